@@ -1,0 +1,31 @@
+// The handler interface: one optional async hook per SMTP step (data required); the webhook bridge is one implementation.
+import type { StepResponse } from '../functions/sdk/wire.ts';
+import type { HookCall } from './smtp/session-state.ts';
+
+export type { HookCall } from './smtp/session-state.ts';
+
+/** What a hook receives: the step's call plus a signal that aborts when the call is no longer wanted. */
+export type HookArgs<S extends HookCall['step']> = Extract<HookCall, { step: S }> & {
+  readonly signal: AbortSignal;
+};
+
+/** A hook answers like a function would; `undefined` accepts (except for data, where it is a failure). */
+export type HookAnswer = StepResponse | undefined;
+
+/**
+ * In-process decisions for each step. Anything but an accepting answer from `data` — a throw, a
+ * timeout, `undefined`, an illegal code — makes the client see 451, never 250.
+ *
+ * @example
+ * const handler: Handler = {
+ *   rcpt: ({ rcpt }) => (rcpt.address.endsWith('@example.com') ? undefined : { action: 'reject' }),
+ *   data: async ({ message }) => { await store(message.chunks); return { action: 'accept' }; },
+ * };
+ */
+export interface Handler {
+  readonly connect?: (call: HookArgs<'connect'>) => HookAnswer | Promise<HookAnswer>;
+  readonly helo?: (call: HookArgs<'helo'>) => HookAnswer | Promise<HookAnswer>;
+  readonly mail?: (call: HookArgs<'mail'>) => HookAnswer | Promise<HookAnswer>;
+  readonly rcpt?: (call: HookArgs<'rcpt'>) => HookAnswer | Promise<HookAnswer>;
+  readonly data: (call: HookArgs<'data'>) => StepResponse | Promise<StepResponse>;
+}

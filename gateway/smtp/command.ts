@@ -1,0 +1,66 @@
+// Turns one command line (bytes, without its line ending) into a verb and its argument text.
+
+export const VERBS = [
+  'EHLO',
+  'HELO',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'BDAT',
+  'RSET',
+  'NOOP',
+  'QUIT',
+  'VRFY',
+  'EXPN',
+  'HELP',
+  'STARTTLS',
+  'AUTH',
+] as const;
+export type Verb = (typeof VERBS)[number];
+
+export type CommandLine =
+  | { readonly kind: 'command'; readonly verb: Verb; readonly args: string }
+  | { readonly kind: 'unknown'; readonly verb: string }
+  | { readonly kind: 'http' }
+  | { readonly kind: 'invalid'; readonly problem: 'nul' | 'utf8' };
+
+/** RFC 5321 §4.5.3.1.4: 512 octets including CRLF, raised by the extensions we offer. */
+export const COMMAND_LINE_BYTES = 512;
+const LINE_LIMIT_BYTES: Partial<Record<Verb, number>> = {
+  // SIZE (RFC 1870 §3: +26), ENVID and RET (RFC 3461 §5: +100), AUTH= (RFC 4954 §5: +500), BODY, SMTPUTF8.
+  MAIL: COMMAND_LINE_BYTES + 26 + 100 + 500 + 40,
+  // NOTIFY and ORCPT (RFC 3461 §5: +500).
+  RCPT: COMMAND_LINE_BYTES + 500,
+  // RFC 4954 §4: an AUTH command with an initial response may be 12288 octets.
+  AUTH: 12288,
+};
+/** The longest line any verb may send; the line reader discards anything longer unread. */
+export const MAX_LINE_BYTES = 12288;
+
+/** The longest line (including CRLF) the verb may send. */
+export function lineLimitBytes(verb: Verb): number {
+  return LINE_LIMIT_BYTES[verb] ?? COMMAND_LINE_BYTES;
+}
+
+const VERB_SET: ReadonlySet<string> = new Set(VERBS);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const HTTP_REQUEST = /^(?:GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE) \S+ HTTP\/\d/;
+
+export function parseCommandLine(line: Uint8Array): CommandLine {
+  if (line.indexOf(0) !== -1) return { kind: 'invalid', problem: 'nul' };
+  let text: string;
+  try {
+    text = utf8.decode(line);
+  } catch {
+    return { kind: 'invalid', problem: 'utf8' };
+  }
+  // Verbs are case-insensitive (RFC 5321 §2.4); trailing white space is tolerated, as by Postfix.
+  text = text.trimEnd();
+  const space = text.indexOf(' ');
+  const word = (space === -1 ? text : text.slice(0, space)).toUpperCase();
+  if (VERB_SET.has(word)) {
+    return { kind: 'command', verb: word as Verb, args: space === -1 ? '' : text.slice(space + 1) };
+  }
+  if (HTTP_REQUEST.test(text)) return { kind: 'http' };
+  return { kind: 'unknown', verb: word.slice(0, 32) };
+}

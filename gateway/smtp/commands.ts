@@ -1,0 +1,270 @@
+// What each command does in the command phase: validation, sequence checks, and the handler call to make.
+import type { Envelope } from '../../functions/sdk/wire.ts';
+import { lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
+import { checkMailParams, checkRcptParams } from './params.ts';
+import { isHeloName, parsePathArgument } from './path.ts';
+import { replies } from './replies.ts';
+import { closing, type Reply, reply } from './reply.ts';
+import { CLOSED, clientError, respond } from './respond.ts';
+import type {
+  SessionContext,
+  SessionSettings,
+  SessionState,
+  Transaction,
+  Transition,
+} from './session-state.ts';
+
+type CommandState = Extract<SessionState, { phase: 'command' }>;
+
+const EMPTY_ENVELOPE: Envelope = Object.freeze({ mailFrom: null, rcptTo: Object.freeze([]) });
+const BDAT_ARGS = /^(\d{1,20})(?: +(LAST))?$/i;
+
+export function envelopeOf(tx: Transaction | null): Envelope {
+  return tx === null ? EMPTY_ENVELOPE : { mailFrom: tx.mailFrom, rcptTo: tx.rcptTo };
+}
+
+export function onCommandLine(
+  state: CommandState,
+  line: Buffer,
+  settings: SessionSettings,
+): Transition {
+  const { ctx, tx } = state;
+  const error = (r: Reply): Transition =>
+    clientError(ctx, (c) => ({ phase: 'command', ctx: c, tx }), r, settings);
+  const cmd = parseCommandLine(line);
+  switch (cmd.kind) {
+    case 'invalid':
+      return error(cmd.problem === 'nul' ? replies.nulInCommand : replies.invalidUtf8);
+    case 'http':
+      return respond(CLOSED, replies.httpRefused);
+    case 'unknown':
+      return error(replies.unknownCommand);
+    case 'command':
+      break;
+  }
+  if (line.length + 2 > lineLimitBytes(cmd.verb)) return error(replies.lineTooLong);
+  if (ctx.draining && tx === null && cmd.verb !== 'QUIT') {
+    return respond(CLOSED, replies.shuttingDown(settings.hostname));
+  }
+  return onVerb(state, cmd.verb, cmd.args, settings, error);
+}
+
+function onVerb(
+  state: CommandState,
+  verb: Verb,
+  args: string,
+  settings: SessionSettings,
+  error: (r: Reply) => Transition,
+): Transition {
+  const { ctx, tx } = state;
+  switch (verb) {
+    case 'EHLO':
+    case 'HELO':
+      return hello(ctx, args, verb === 'EHLO', error);
+    case 'MAIL':
+      return mail(ctx, tx, args, settings, error);
+    case 'RCPT':
+      return rcpt(ctx, tx, args, settings, error);
+    case 'DATA':
+      return data(state, args, settings, error);
+    case 'BDAT':
+      return bdat(state, args, settings);
+    case 'RSET':
+      // RFC 5321 §4.1.1.5: RSET aborts the transaction, keeps the session.
+      if (args !== '') return error(replies.syntax('RSET takes no arguments'));
+      return respond({ phase: 'command', ctx, tx: null }, replies.resetOk);
+    case 'NOOP':
+      return respond(state, replies.ok);
+    case 'QUIT':
+      return respond(CLOSED, replies.bye(settings.hostname));
+    case 'VRFY':
+      if (args.trim() === '') return error(replies.syntax('VRFY needs an argument'));
+      return respond(state, replies.vrfy);
+    case 'EXPN':
+      return respond(state, replies.expnRefused);
+    case 'HELP':
+      return respond(state, replies.help);
+    case 'STARTTLS':
+      return startTls(state, args, settings, error);
+    case 'AUTH':
+      // AUTH is not advertised: RFC 4954 §3 makes an unadvertised AUTH a 502.
+      return error(replies.notImplemented('AUTH'));
+  }
+}
+
+function hello(
+  ctx: SessionContext,
+  args: string,
+  esmtp: boolean,
+  error: (r: Reply) => Transition,
+): Transition {
+  const name = args.trim();
+  const verb = esmtp ? 'EHLO' : 'HELO';
+  if (name === '') return error(replies.syntax(`${verb} needs a domain name`));
+  if (!isHeloName(name))
+    return error(replies.syntax(`${verb} argument is not a domain name or address literal`));
+  // RFC 5321 §4.1.4: EHLO/HELO during a transaction resets it, like RSET.
+  return {
+    state: { phase: 'waiting', ctx, pending: { step: 'helo', hostname: name, esmtp } },
+    actions: [
+      {
+        type: 'hook',
+        call: {
+          step: 'helo',
+          session: { ...ctx.info, helo: name },
+          envelope: EMPTY_ENVELOPE,
+          helo: { hostname: name, esmtp },
+        },
+      },
+    ],
+  };
+}
+
+function mail(
+  ctx: SessionContext,
+  tx: Transaction | null,
+  args: string,
+  settings: SessionSettings,
+  error: (r: Reply) => Transition,
+): Transition {
+  if (ctx.info.helo === null) return error(replies.needHelo);
+  if (tx !== null) return error(replies.nestedMail);
+  // RFC 3207 §4: a server that requires TLS answers 530 until STARTTLS.
+  if (settings.requireTls && ctx.info.tls === null) {
+    return respond(
+      { phase: 'command', ctx, tx },
+      reply(530, '5.7.0', 'Must issue a STARTTLS command first'),
+    );
+  }
+  const parsed = parsePathArgument(args, 'FROM');
+  if (!parsed.ok) {
+    return error(
+      parsed.problem === 'address'
+        ? replies.badSender(parsed.detail)
+        : replies.syntax(parsed.detail),
+    );
+  }
+  const { address, params, utf8 } = parsed.path;
+  if (!ctx.esmtp && Object.keys(params).length > 0) return error(replies.paramsWithoutEhlo);
+  const options = checkMailParams(params, settings.maxMessageBytes);
+  if ('code' in options) return error(options);
+  if (utf8 && !options.smtputf8) return error(replies.utf8NeedsSmtputf8);
+  const mailFrom = { address, params };
+  return {
+    state: {
+      phase: 'waiting',
+      ctx,
+      pending: { step: 'mail', mailFrom, smtputf8: options.smtputf8 },
+    },
+    actions: [
+      {
+        type: 'hook',
+        call: { step: 'mail', session: ctx.info, envelope: { mailFrom, rcptTo: [] }, mailFrom },
+      },
+    ],
+  };
+}
+
+function rcpt(
+  ctx: SessionContext,
+  tx: Transaction | null,
+  args: string,
+  settings: SessionSettings,
+  error: (r: Reply) => Transition,
+): Transition {
+  if (ctx.info.helo === null) return error(replies.needHelo);
+  if (tx === null) return error(replies.needMail);
+  if (tx.bdat !== null) return error(replies.transactionInProgress);
+  const parsed = parsePathArgument(args, 'TO');
+  if (!parsed.ok) {
+    return error(
+      parsed.problem === 'address'
+        ? replies.badRecipient(parsed.detail)
+        : replies.syntax(parsed.detail),
+    );
+  }
+  const { address, params, utf8 } = parsed.path;
+  if (!ctx.esmtp && Object.keys(params).length > 0) return error(replies.paramsWithoutEhlo);
+  const refused = checkRcptParams(params);
+  if (refused !== null) return error(refused);
+  if (utf8 && !tx.smtputf8) return error(replies.utf8NeedsSmtputf8);
+  if (tx.rcptTo.length >= settings.maxRecipients)
+    return respond({ phase: 'command', ctx, tx }, replies.tooManyRecipients);
+  const target = { address, params };
+  return {
+    state: { phase: 'waiting', ctx, pending: { step: 'rcpt', rcpt: target, tx } },
+    actions: [
+      {
+        type: 'hook',
+        call: { step: 'rcpt', session: ctx.info, envelope: envelopeOf(tx), rcpt: target },
+      },
+    ],
+  };
+}
+
+function data(
+  state: CommandState,
+  args: string,
+  settings: SessionSettings,
+  error: (r: Reply) => Transition,
+): Transition {
+  const { ctx, tx } = state;
+  if (args !== '') return error(replies.syntax('DATA takes no arguments'));
+  if (ctx.info.helo === null) return error(replies.needHelo);
+  if (tx === null) return error(replies.needMail);
+  if (tx.bdat !== null) return error(replies.mixedDataBdat);
+  if (tx.rcptTo.length === 0) return respond(state, replies.noValidRecipients);
+  if (settings.isOverMemoryBudget()) return respond(state, replies.memoryBudget);
+  return respond({ phase: 'data', ctx, tx }, replies.startData, [{ type: 'receive-data' }]);
+}
+
+/** BDAT (RFC 3030 §2): the chunk's bytes follow the command and must be read even when refused. */
+function bdat(state: CommandState, args: string, settings: SessionSettings): Transition {
+  const { ctx, tx } = state;
+  const match = BDAT_ARGS.exec(args.trim());
+  // Without a trustworthy size the chunk cannot be skipped: reading it as commands would let its
+  // content be executed (command injection), so the session ends here.
+  if (match === null)
+    return respond(CLOSED, closing(replies.syntax('BDAT needs a chunk size and optional LAST')));
+  const chunkBytes = Number(match[1]);
+  const last = match[2] !== undefined;
+  const discard = bdatRefusal(ctx, tx, chunkBytes, settings);
+  return {
+    state: { phase: 'bdat', ctx, tx, chunkBytes, last, discard },
+    actions: [{ type: 'receive-bdat', sizeBytes: chunkBytes, keep: discard === null }],
+  };
+}
+
+function bdatRefusal(
+  ctx: SessionContext,
+  tx: Transaction | null,
+  chunkBytes: number,
+  settings: SessionSettings,
+): Reply | null {
+  if (ctx.info.helo === null) return replies.needHelo;
+  if (tx === null) return replies.needMail;
+  if (tx.rcptTo.length === 0) return replies.noValidRecipients;
+  if (tx.bdat?.failure) return tx.bdat.failure;
+  if ((tx.bdat?.sizeBytes ?? 0) + chunkBytes > settings.maxMessageBytes)
+    return replies.messageTooBig;
+  if (tx.bdat === null && settings.isOverMemoryBudget()) return replies.memoryBudget;
+  return null;
+}
+
+function startTls(
+  state: CommandState,
+  args: string,
+  settings: SessionSettings,
+  error: (r: Reply) => Transition,
+): Transition {
+  const { ctx, tx } = state;
+  if (!settings.tlsAvailable) return error(replies.notImplemented('STARTTLS'));
+  if (args !== '') return error(replies.syntax('STARTTLS takes no arguments'));
+  if (ctx.info.tls !== null) return error(replies.alreadyTls);
+  if (tx !== null) return error(replies.transactionInProgress);
+  // The reply goes out in clear; everything after it is TLS, and input buffered so far is dropped.
+  return {
+    state: { phase: 'tls', ctx },
+    actions: [{ type: 'reply', reply: replies.readyForTls }, { type: 'start-tls' }],
+  };
+}

@@ -1,0 +1,48 @@
+// Turns a handler's answer, or its failure, into the SMTP reply: the one place that keeps the promise
+// "never 250 to DATA unless the data function accepted; every failure is a 4xx" (shared/DESIGN.md).
+import { STEP_CODES } from '../../functions/sdk/codes.ts';
+import { interpretResponse } from '../../functions/sdk/interpret.ts';
+import type { Step } from '../../functions/sdk/wire.ts';
+import { replies } from './replies.ts';
+import type { Reply } from './reply.ts';
+import type { HookOutcome } from './session-state.ts';
+
+export interface Decision {
+  readonly reply: Reply;
+  /** The step succeeded (for data: the message was accepted). */
+  readonly accepted: boolean;
+  readonly outcome: 'accepted' | 'rejected' | 'deferred' | 'failed';
+  /** Headers the data answer asked to record. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Why the call counts as failed, for the log; null when it did not fail. */
+  readonly failure: string | null;
+}
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function decide(step: Step, outcome: HookOutcome): Decision {
+  if (!outcome.ok) return failed(step, outcome.error);
+  const interpreted = interpretResponse(step, outcome.response);
+  if (!interpreted.ok) return failed(step, `ERR_HOOK_RESPONSE: ${interpreted.reason}`);
+  const { code, enhanced, lines } = interpreted.reply;
+  const accepted = (STEP_CODES[step].accept as readonly number[]).includes(code);
+  // 421 closes the connection at any step (RFC 5321 §3.8); so does refusing the connection itself.
+  const close = code === 421 || (step === 'connect' && !accepted);
+  return {
+    reply: { code, enhanced, lines, ...(close ? { close: true } : {}) },
+    accepted,
+    outcome: accepted ? 'accepted' : code >= 500 ? 'rejected' : 'deferred',
+    headers: step === 'data' ? interpreted.headers : NO_HEADERS,
+    failure: null,
+  };
+}
+
+function failed(step: Step, why: string): Decision {
+  return {
+    reply: step === 'connect' ? replies.hookFailedAtConnect : replies.hookFailed,
+    accepted: false,
+    outcome: 'failed',
+    headers: NO_HEADERS,
+    failure: why,
+  };
+}

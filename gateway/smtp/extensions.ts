@@ -1,0 +1,24 @@
+// The EHLO reply: the service extensions the gateway advertises (RFC 5321 §4.1.1.1).
+import type { Reply } from './reply.ts';
+import type { SessionContext, SessionSettings } from './session-state.ts';
+
+export function ehloReply(
+  settings: SessionSettings,
+  ctx: SessionContext,
+  clientName: string,
+): Reply {
+  const lines = [
+    `${settings.hostname} greets ${clientName}`,
+    'PIPELINING', // RFC 2920
+    `SIZE ${settings.maxMessageBytes}`, // RFC 1870
+    '8BITMIME', // RFC 6152
+    'SMTPUTF8', // RFC 6531
+    'ENHANCEDSTATUSCODES', // RFC 2034
+    'CHUNKING', // RFC 3030
+    'DSN', // RFC 3461
+  ];
+  if (settings.tlsAvailable && ctx.info.tls === null) lines.push('STARTTLS'); // RFC 3207
+  lines.push('HELP');
+  // RFC 2034 §3: no enhanced code on the EHLO reply.
+  return { code: 250, enhanced: null, lines };
+}

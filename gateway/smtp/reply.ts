@@ -1,0 +1,40 @@
+// An SMTP reply as a value, and its wire form (RFC 5321 §4.2, enhanced codes RFC 2034 §3).
+
+export interface Reply {
+  readonly code: number;
+  /** RFC 3463 enhanced status code, or null where RFC 2034 leaves it out (greeting, EHLO). */
+  readonly enhanced: string | null;
+  readonly lines: readonly string[];
+  /** The gateway closes the connection after sending this reply. */
+  readonly close?: boolean;
+}
+
+export function reply(code: number, enhanced: string | null, ...lines: string[]): Reply {
+  return { code, enhanced, lines: lines.length > 0 ? lines : [''] };
+}
+
+export function closing(r: Reply): Reply {
+  return { ...r, close: true };
+}
+
+/**
+ * Multi-line replies use `code-text` on every line but the last (RFC 5321 §4.2.1); RFC 2034
+ * puts the enhanced code at the start of the text of every line.
+ */
+export function formatReply(r: Reply): string {
+  const prefix = r.enhanced === null ? '' : `${r.enhanced} `;
+  const last = r.lines.length - 1;
+  let out = '';
+  for (let i = 0; i <= last; i++) {
+    const text = `${prefix}${r.lines[i]}`.trimEnd();
+    out += `${r.code}${i === last ? ' ' : '-'}${text}\r\n`;
+  }
+  return out;
+}
+
+/** Whether a reply counts as success (2xx/3xx), temporary (4xx) or permanent (5xx) failure. */
+export function replyClass(r: Reply): 'positive' | 'temporary' | 'permanent' {
+  if (r.code >= 500) return 'permanent';
+  if (r.code >= 400) return 'temporary';
+  return 'positive';
+}

@@ -1,0 +1,148 @@
+// The session as data: every state, event and action of the SMTP state machine in one place.
+import type { Envelope, PathWithParams, SessionInfo, TlsInfo } from '../../functions/sdk/wire.ts';
+import type { DataOutcome } from './data-decoder.ts';
+import type { Reply } from './reply.ts';
+
+export interface SessionSettings {
+  /** Our name in the banner, EHLO reply and Received header. */
+  readonly hostname: string;
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  /** Unrecognised or failed commands before 421 and close. */
+  readonly maxBadCommands: number;
+  /** Certificates are configured, so STARTTLS is offered until TLS is active. */
+  readonly tlsAvailable: boolean;
+  /** MAIL needs TLS first (RFC 3207 §4: 530 5.7.0). */
+  readonly requireTls: boolean;
+  /** Whether the shared budget for message bytes in flight is used up (checked before DATA/BDAT). */
+  readonly isOverMemoryBudget: () => boolean;
+}
+
+export interface SessionContext {
+  readonly info: SessionInfo;
+  /** The client greeted with EHLO, so ESMTP parameters are allowed (RFC 5321 §4.1.1.11). */
+  readonly esmtp: boolean;
+  readonly badCommands: number;
+  /** Transactions finished in this session; numbers the queue id. */
+  readonly transactions: number;
+  /** The gateway is shutting down: finish the open transaction, then close. */
+  readonly draining: boolean;
+}
+
+export interface BdatProgress {
+  readonly chunks: readonly Buffer[];
+  readonly sizeBytes: number;
+  /** Set once a chunk failed: the rest of the transaction's chunks are read and discarded (RFC 3030 §2). */
+  readonly failure: Reply | null;
+}
+
+export interface Transaction {
+  readonly mailFrom: PathWithParams;
+  readonly rcptTo: readonly PathWithParams[];
+  readonly smtputf8: boolean;
+  readonly bdat: BdatProgress | null;
+}
+
+/** A call to the handler of one step; the answer comes back as a `hook-done` event. */
+export type HookCall =
+  | { readonly step: 'connect'; readonly session: SessionInfo; readonly envelope: Envelope }
+  | {
+      readonly step: 'helo';
+      readonly session: SessionInfo;
+      readonly envelope: Envelope;
+      readonly helo: { readonly hostname: string; readonly esmtp: boolean };
+    }
+  | {
+      readonly step: 'mail';
+      readonly session: SessionInfo;
+      readonly envelope: Envelope;
+      readonly mailFrom: PathWithParams;
+    }
+  | {
+      readonly step: 'rcpt';
+      readonly session: SessionInfo;
+      readonly envelope: Envelope;
+      readonly rcpt: PathWithParams;
+    }
+  | {
+      readonly step: 'data';
+      readonly session: SessionInfo;
+      readonly envelope: Envelope;
+      /** The exact message bytes after dot-unstuffing, with our Received header first. */
+      readonly message: {
+        readonly chunks: readonly Buffer[];
+        readonly sizeBytes: number;
+        readonly queueId: string;
+      };
+    };
+
+/** The step whose handler call is in flight, with what its answer completes. */
+export type PendingStep =
+  | { readonly step: 'connect' }
+  | { readonly step: 'helo'; readonly hostname: string; readonly esmtp: boolean }
+  | { readonly step: 'mail'; readonly mailFrom: PathWithParams; readonly smtputf8: boolean }
+  | { readonly step: 'rcpt'; readonly rcpt: PathWithParams; readonly tx: Transaction }
+  | { readonly step: 'data'; readonly queueId: string };
+
+export type SessionState =
+  | { readonly phase: 'command'; readonly ctx: SessionContext; readonly tx: Transaction | null }
+  | { readonly phase: 'data'; readonly ctx: SessionContext; readonly tx: Transaction }
+  | {
+      readonly phase: 'bdat';
+      readonly ctx: SessionContext;
+      readonly tx: Transaction | null;
+      readonly chunkBytes: number;
+      readonly last: boolean;
+      /** Why this chunk is read only to be discarded, or null to keep it. */
+      readonly discard: Reply | null;
+    }
+  | { readonly phase: 'waiting'; readonly ctx: SessionContext; readonly pending: PendingStep }
+  | { readonly phase: 'tls'; readonly ctx: SessionContext }
+  | { readonly phase: 'closed' };
+
+/** What a handler call ended with: the parsed response body, or why it failed. */
+export type HookOutcome =
+  | { readonly ok: true; readonly response: unknown }
+  | { readonly ok: false; readonly error: string };
+
+export type SessionEvent =
+  | { readonly type: 'line'; readonly line: Buffer }
+  | { readonly type: 'line-too-long' }
+  | { readonly type: 'data-end'; readonly outcome: DataOutcome; readonly now: Date }
+  | { readonly type: 'bdat-chunk'; readonly chunks: readonly Buffer[]; readonly now: Date }
+  | { readonly type: 'hook-done'; readonly outcome: HookOutcome }
+  | { readonly type: 'tls-started'; readonly tls: TlsInfo }
+  | { readonly type: 'early-talker' }
+  | { readonly type: 'timeout' }
+  | { readonly type: 'shutdown' };
+
+/** How a transaction ended, for logs and metrics. */
+export type TransactionOutcome =
+  | 'accepted'
+  | 'rejected'
+  | 'deferred'
+  | 'failed'
+  | 'too-large'
+  | 'refused';
+
+export type SessionAction =
+  | { readonly type: 'reply'; readonly reply: Reply }
+  | { readonly type: 'hook'; readonly call: HookCall }
+  /** Switch the input to the DATA decoder. */
+  | { readonly type: 'receive-data' }
+  /** Read exactly `sizeBytes` raw bytes as a BDAT chunk (RFC 3030), keeping them or not. */
+  | { readonly type: 'receive-bdat'; readonly sizeBytes: number; readonly keep: boolean }
+  /** Discard any input buffered after STARTTLS and start the TLS handshake (RFC 3207 §4.2). */
+  | { readonly type: 'start-tls' }
+  | {
+      readonly type: 'transaction-end';
+      readonly outcome: TransactionOutcome;
+      readonly queueId: string | null;
+      readonly headers: Readonly<Record<string, string>>;
+    }
+  | { readonly type: 'close' };
+
+export interface Transition {
+  readonly state: SessionState;
+  readonly actions: readonly SessionAction[];
+}

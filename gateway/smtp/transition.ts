@@ -1,0 +1,156 @@
+// The session state machine: transition(state, event, settings) → new state and actions (STYLE.md §2).
+import type { SessionInfo } from '../../functions/sdk/wire.ts';
+import { onCommandLine } from './commands.ts';
+import { decide } from './decision.ts';
+import { ehloReply } from './extensions.ts';
+import { onBdatChunk, onDataEnd } from './message.ts';
+import { replies } from './replies.ts';
+import { CLOSED, clientError, respond } from './respond.ts';
+import type {
+  HookOutcome,
+  SessionContext,
+  SessionEvent,
+  SessionSettings,
+  SessionState,
+  Transition,
+} from './session-state.ts';
+
+/** A new session: its first action is the connect call, whose answer decides the banner. */
+export function startSession(info: SessionInfo): Transition {
+  const ctx: SessionContext = {
+    info,
+    esmtp: false,
+    badCommands: 0,
+    transactions: 0,
+    draining: false,
+  };
+  return {
+    state: { phase: 'waiting', ctx, pending: { step: 'connect' } },
+    actions: [
+      {
+        type: 'hook',
+        call: { step: 'connect', session: info, envelope: { mailFrom: null, rcptTo: [] } },
+      },
+    ],
+  };
+}
+
+const unchanged = (state: SessionState): Transition => ({ state, actions: [] });
+
+export function transition(
+  state: SessionState,
+  event: SessionEvent,
+  settings: SessionSettings,
+): Transition {
+  if (state.phase === 'closed') return unchanged(state);
+  switch (event.type) {
+    case 'line':
+      return state.phase === 'command'
+        ? onCommandLine(state, event.line, settings)
+        : unchanged(state);
+    case 'line-too-long':
+      if (state.phase !== 'command') return unchanged(state);
+      return clientError(state.ctx, (ctx) => ({ ...state, ctx }), replies.lineTooLong, settings);
+    case 'data-end':
+      return state.phase === 'data'
+        ? onDataEnd(state, event.outcome, event.now, settings)
+        : unchanged(state);
+    case 'bdat-chunk':
+      return state.phase === 'bdat'
+        ? onBdatChunk(state, event.chunks, event.now, settings)
+        : unchanged(state);
+    case 'hook-done':
+      return state.phase === 'waiting'
+        ? onHookDone(state, event.outcome, settings)
+        : unchanged(state);
+    case 'tls-started':
+      if (state.phase !== 'tls') return unchanged(state);
+      // RFC 3207 §4.2: after the handshake the server forgets everything it learned from the client.
+      return {
+        state: {
+          phase: 'command',
+          ctx: {
+            ...state.ctx,
+            info: { ...state.ctx.info, tls: event.tls, helo: null },
+            esmtp: false,
+          },
+          tx: null,
+        },
+        actions: [],
+      };
+    case 'early-talker':
+      return respond(CLOSED, replies.earlyTalker);
+    case 'timeout':
+      return respond(CLOSED, replies.timeout);
+    case 'shutdown':
+      return onShutdown(state, settings);
+  }
+}
+
+type WaitingState = Extract<SessionState, { phase: 'waiting' }>;
+
+function onHookDone(
+  state: WaitingState,
+  outcome: HookOutcome,
+  settings: SessionSettings,
+): Transition {
+  const { ctx, pending } = state;
+  const decision = decide(pending.step, outcome);
+  const { reply, accepted } = decision;
+  switch (pending.step) {
+    case 'connect':
+      return accepted
+        ? respond({ phase: 'command', ctx, tx: null }, replies.greeting(settings.hostname))
+        : respond(CLOSED, reply);
+    case 'helo': {
+      if (!accepted) return respond({ phase: 'command', ctx, tx: null }, reply);
+      const greeted = {
+        ...ctx,
+        info: { ...ctx.info, helo: pending.hostname },
+        esmtp: pending.esmtp,
+      };
+      const answer = pending.esmtp
+        ? ehloReply(settings, greeted, pending.hostname)
+        : replies.helo(settings.hostname, pending.hostname);
+      return respond({ phase: 'command', ctx: greeted, tx: null }, reply.close ? reply : answer);
+    }
+    case 'mail': {
+      const tx = accepted
+        ? { mailFrom: pending.mailFrom, rcptTo: [], smtputf8: pending.smtputf8, bdat: null }
+        : null;
+      return respond({ phase: 'command', ctx, tx }, reply);
+    }
+    case 'rcpt': {
+      const tx = accepted
+        ? { ...pending.tx, rcptTo: [...pending.tx.rcptTo, pending.rcpt] }
+        : pending.tx;
+      return respond({ phase: 'command', ctx, tx }, reply);
+    }
+    case 'data': {
+      const next = { ...ctx, transactions: ctx.transactions + 1 };
+      const ended = {
+        type: 'transaction-end',
+        outcome: decision.outcome,
+        queueId: pending.queueId,
+        headers: decision.headers,
+      } as const;
+      const after = respond({ phase: 'command', ctx: next, tx: null }, reply, [ended]);
+      // Draining: the transaction in progress was allowed to finish; now the session ends.
+      if (!ctx.draining || after.state.phase === 'closed') return after;
+      const bye = respond(CLOSED, replies.shuttingDown(settings.hostname));
+      return { state: bye.state, actions: [...after.actions, ...bye.actions] };
+    }
+  }
+}
+
+function onShutdown(
+  state: Exclude<SessionState, { phase: 'closed' }>,
+  settings: SessionSettings,
+): Transition {
+  const idle =
+    (state.phase === 'command' && state.tx === null) ||
+    (state.phase === 'waiting' && state.pending.step === 'connect');
+  if (idle) return respond(CLOSED, replies.shuttingDown(settings.hostname));
+  const ctx = { ...state.ctx, draining: true };
+  return unchanged({ ...state, ctx } as SessionState);
+}
