@@ -185,7 +185,7 @@ export class Gateway {
 
   #startSession(socket: Socket, clientAddress: string, tls: TlsInfo | null): void {
     const info: SessionInfo = {
-      id: randomBytes(9).toString('base64url'),
+      id: randomBytes(8).toString('hex'),
       client: { address: clientAddress, port: socket.remotePort ?? 0 },
       server: {
         address: normalizeAddress(socket.localAddress ?? ''),

@@ -1,0 +1,82 @@
+// Admin HTTP for operators: liveness, readiness, metrics and the JWKS consumers verify signatures with.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PublicJwks } from '../../functions/sdk/sign.ts';
+import { MxhookError } from '../errors.ts';
+
+export interface AdminServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Listeners bound and not draining. */
+  readonly isReady: () => boolean;
+  readonly jwks: PublicJwks;
+  /** Prometheus text exposition, when metrics are collected. */
+  readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> };
+}
+
+export class AdminServer {
+  readonly #server: Server;
+  readonly #options: AdminServerOptions;
+
+  constructor(options: AdminServerOptions) {
+    this.#options = options;
+    this.#server = createServer((request, response) => {
+      this.#route(request, response).catch(() =>
+        send(response, 500, 'text/plain', 'internal error\n'),
+      );
+    });
+  }
+
+  async start(): Promise<AddressInfo> {
+    const { host, port } = this.#options;
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', (cause) =>
+        reject(
+          new MxhookError(
+            'ERR_LISTEN_FAILED',
+            `cannot listen on ${host}:${port}: ${cause.message}`,
+            { cause },
+          ),
+        ),
+      );
+      this.#server.listen(port, host, () => resolve());
+    });
+    return this.#server.address() as AddressInfo;
+  }
+
+  stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, 'text/plain', 'method not allowed\n');
+    const path = new URL(request.url ?? '/', 'http://admin').pathname;
+    switch (path) {
+      case '/healthz':
+        return send(response, 200, 'text/plain', 'ok\n');
+      case '/readyz':
+        return this.#options.isReady()
+          ? send(response, 200, 'text/plain', 'ready\n')
+          : send(response, 503, 'text/plain', 'draining\n');
+      case '/.well-known/jwks.json':
+        // Consumers cache the key set; rotation publishes the new key before it signs.
+        response.setHeader('cache-control', 'public, max-age=300');
+        return send(response, 200, 'application/jwk-set+json', JSON.stringify(this.#options.jwks));
+      case '/metrics': {
+        const metrics = this.#options.metrics;
+        if (metrics === undefined)
+          return send(response, 404, 'text/plain', 'metrics not enabled\n');
+        return send(response, 200, metrics.contentType, await metrics.render());
+      }
+      default:
+        return send(response, 404, 'text/plain', 'not found\n');
+    }
+  }
+}
+
+function send(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

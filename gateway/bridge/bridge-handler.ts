@@ -1,0 +1,34 @@
+// The webhook bridge as a Handler: each enabled step becomes a signed call to the function.
+import type { Step, StepResponse } from '../../functions/sdk/wire.ts';
+import type { PayloadMode } from '../config/types.ts';
+import type { Handler } from '../handler.ts';
+import type { HookCall } from '../smtp/session-state.ts';
+import type { FunctionClient } from './function-client.ts';
+import { buildRequest } from './payload.ts';
+
+export interface BridgeOptions {
+  readonly client: FunctionClient;
+  /** Steps that call the function; the others accept without a call. `data` is always called. */
+  readonly steps: readonly Step[];
+  readonly payload: PayloadMode;
+}
+
+export function createBridgeHandler(options: BridgeOptions): Handler {
+  const { client, payload } = options;
+  const enabled = new Set<Step>(options.steps);
+  async function callFunction(
+    call: HookCall & { readonly signal: AbortSignal },
+  ): Promise<StepResponse> {
+    const audience = client.urlOf(call.step);
+    const body = Buffer.from(JSON.stringify(await buildRequest(call, audience, payload)), 'utf8');
+    // The function's JSON is untrusted: decide() validates it (interpretResponse) before it becomes a reply.
+    return (await client.call(call.step, body, call.signal)) as StepResponse;
+  }
+  return {
+    ...(enabled.has('connect') ? { connect: callFunction } : {}),
+    ...(enabled.has('helo') ? { helo: callFunction } : {}),
+    ...(enabled.has('mail') ? { mail: callFunction } : {}),
+    ...(enabled.has('rcpt') ? { rcpt: callFunction } : {}),
+    data: callFunction,
+  };
+}

@@ -1,0 +1,123 @@
+// POSTs signed request bodies to the function over a keep-alive undici Pool and returns the parsed JSON answer.
+import { Pool } from 'undici';
+import { SIGNATURE_HEADER, type Step } from '../../functions/sdk/wire.ts';
+import { MxhookError } from '../errors.ts';
+
+export interface FunctionClientOptions {
+  /** Base URL; the step name is appended (`<url>/<step>`). */
+  readonly url: URL;
+  /** Makes the `Mxhook-Signature` value for a body. */
+  readonly sign: (body: Uint8Array) => Promise<string>;
+  /** Upper bound on one call, in every phase (connect, headers, body). */
+  readonly timeoutMs: number;
+  /** Concurrent connections to the function. */
+  readonly connections?: number;
+}
+
+/** An answer larger than this is not a decision but a misconfigured endpoint. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+// Errors that mean the pooled connection was already gone when the request went out.
+const DEAD_CONNECTION_CODES: ReadonlySet<string> = new Set([
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'EPIPE',
+]);
+const USER_AGENT = 'mxhook/0.1';
+
+export class FunctionClient {
+  readonly #pool: Pool;
+  readonly #base: URL;
+  readonly #sign: (body: Uint8Array) => Promise<string>;
+
+  constructor(options: FunctionClientOptions) {
+    this.#base = options.url;
+    this.#sign = options.sign;
+    this.#pool = new Pool(options.url.origin, {
+      connections: options.connections ?? 128,
+      pipelining: 1,
+      connect: { timeout: Math.min(options.timeoutMs, 10_000) },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      // Close idle connections before a typical server (Node: 5 s) does, to not reuse a dying one.
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  /** The URL a step is POSTed to; also the `audience` of its request body. */
+  urlOf(step: Step): string {
+    return new URL(step, this.#base).href;
+  }
+
+  /**
+   * Calls the function. Throws an MxhookError: ERR_HOOK_NETWORK (no connection, reset),
+   * ERR_HOOK_STATUS (non-2xx), ERR_HOOK_RESPONSE (not JSON, too large); aborting `signal` aborts.
+   */
+  async call(step: Step, body: Uint8Array, signal: AbortSignal): Promise<unknown> {
+    const signature = await this.#sign(body);
+    const path = new URL(this.urlOf(step)).pathname;
+    const headers = {
+      'content-type': 'application/json',
+      [SIGNATURE_HEADER.toLowerCase()]: signature,
+      'user-agent': USER_AGENT,
+    };
+    try {
+      return await this.#post(path, headers, body, signal);
+    } catch (error) {
+      // One retry, only for a keep-alive connection the function closed while it sat idle in the
+      // pool: the request never reached the function, so sending it again cannot duplicate it.
+      if (signal.aborted || !DEAD_CONNECTION_CODES.has(codeOf(error))) throw translate(error, step);
+      try {
+        return await this.#post(path, headers, body, signal);
+      } catch (retryError) {
+        throw translate(retryError, step);
+      }
+    }
+  }
+
+  async #post(
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const response = await this.#pool.request({ path, method: 'POST', headers, body, signal });
+    if (response.statusCode < 200 || response.statusCode > 299) {
+      await response.body.dump();
+      throw new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${response.statusCode}`);
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > MAX_RESPONSE_BYTES) {
+        response.body.destroy();
+        throw new MxhookError(
+          'ERR_HOOK_RESPONSE',
+          `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
+    } catch (cause) {
+      throw new MxhookError('ERR_HOOK_RESPONSE', 'function answer is not JSON', { cause });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+function codeOf(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+}
+
+/** Transport errors become an MxhookError at this boundary, keeping the original as `cause`. */
+function translate(error: unknown, step: Step): unknown {
+  if (error instanceof MxhookError) return error;
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new MxhookError('ERR_HOOK_NETWORK', `${step} call failed: ${message}`, { cause: error });
+}
