@@ -5,9 +5,12 @@ import type { HookCall } from './smtp/session-state.ts';
 export type { HookCall } from './smtp/session-state.ts';
 
 /** What a hook receives: the step's call plus a signal that aborts when the call is no longer wanted. */
-export type HookArgs<S extends HookCall['step']> = Extract<HookCall, { step: S }> & {
+export type HookArgs<S extends HookCall['step']> = HookCallByStep[S] & {
   readonly signal: AbortSignal;
 };
+
+// A lookup by step (rather than Extract<>) keeps HookArgs<S> usable while S is still generic.
+type HookCallByStep = { [C in HookCall as C['step']]: C };
 
 /** A hook answers like a function would; `undefined` accepts (except for data, where it is a failure). */
 export type HookAnswer = StepResponse | undefined;
@@ -25,6 +28,8 @@ export type HookAnswer = StepResponse | undefined;
 export interface Handler {
   readonly connect?: (call: HookArgs<'connect'>) => HookAnswer | Promise<HookAnswer>;
   readonly helo?: (call: HookArgs<'helo'>) => HookAnswer | Promise<HookAnswer>;
+  /** Decides AUTH credentials; without it AUTH is refused (never accepted by default). */
+  readonly auth?: (call: HookArgs<'auth'>) => HookAnswer | Promise<HookAnswer>;
   readonly mail?: (call: HookArgs<'mail'>) => HookAnswer | Promise<HookAnswer>;
   readonly rcpt?: (call: HookArgs<'rcpt'>) => HookAnswer | Promise<HookAnswer>;
   readonly data: (call: HookArgs<'data'>) => StepResponse | Promise<StepResponse>;

@@ -8,6 +8,11 @@ const ACCEPT: HookOutcome = Object.freeze({
   response: Object.freeze({ action: 'accept' }),
 });
 
+const REJECT: HookOutcome = Object.freeze({
+  ok: true,
+  response: Object.freeze({ action: 'reject' }),
+});
+
 type AnyHook = (call: HookCall & { signal: AbortSignal }) => unknown;
 
 export async function runHook(
@@ -17,7 +22,8 @@ export async function runHook(
   cancel: AbortSignal,
 ): Promise<HookOutcome> {
   const hook = handler[call.step] as AnyHook | undefined;
-  if (hook === undefined) return ACCEPT;
+  // A step without a hook is accepted — except AUTH: unchecked credentials must never pass.
+  if (hook === undefined) return call.step === 'auth' ? REJECT : ACCEPT;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = AbortSignal.any([cancel, deadline]);
   let onAbort: (() => void) | undefined;

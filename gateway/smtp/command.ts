@@ -15,6 +15,7 @@ export const VERBS = [
   'HELP',
   'STARTTLS',
   'AUTH',
+  'XCLIENT',
 ] as const;
 export type Verb = (typeof VERBS)[number];
 
@@ -33,6 +34,8 @@ const LINE_LIMIT_BYTES: Partial<Record<Verb, number>> = {
   RCPT: COMMAND_LINE_BYTES + 500,
   // RFC 4954 §4: an AUTH command with an initial response may be 12288 octets.
   AUTH: 12288,
+  // Postfix XCLIENT carries up to six attributes of up to 255 octets each.
+  XCLIENT: 2048,
 };
 /** The longest line any verb may send; the line reader discards anything longer unread. */
 export const MAX_LINE_BYTES = 12288;

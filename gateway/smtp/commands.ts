@@ -1,10 +1,11 @@
 // What each command does in the command phase: validation, sequence checks, and the handler call to make.
 import type { Envelope } from '../../functions/sdk/wire.ts';
+import { onAuthCommand } from './auth.ts';
 import { lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
 import { checkMailParams, checkRcptParams } from './params.ts';
 import { isHeloName, parsePathArgument } from './path.ts';
 import { replies } from './replies.ts';
-import { closing, type Reply, reply } from './reply.ts';
+import { closing, type Reply } from './reply.ts';
 import { CLOSED, clientError, respond } from './respond.ts';
 import type {
   SessionContext,
@@ -13,6 +14,7 @@ import type {
   Transaction,
   Transition,
 } from './session-state.ts';
+import { onXclient } from './xclient.ts';
 
 type CommandState = Extract<SessionState, { phase: 'command' }>;
 
@@ -87,8 +89,9 @@ function onVerb(
     case 'STARTTLS':
       return startTls(state, args, settings, error);
     case 'AUTH':
-      // AUTH is not advertised: RFC 4954 §3 makes an unadvertised AUTH a 502.
-      return error(replies.notImplemented('AUTH'));
+      return onAuthCommand(state, args, settings, error);
+    case 'XCLIENT':
+      return onXclient(state, args, settings, error);
   }
 }
 
@@ -130,12 +133,11 @@ function mail(
   if (ctx.info.helo === null) return error(replies.needHelo);
   if (tx !== null) return error(replies.nestedMail);
   // RFC 3207 §4: a server that requires TLS answers 530 until STARTTLS.
-  if (settings.requireTls && ctx.info.tls === null) {
-    return respond(
-      { phase: 'command', ctx, tx },
-      reply(530, '5.7.0', 'Must issue a STARTTLS command first'),
-    );
-  }
+  // RFC 3207 §4 and RFC 4954 §6: a server that requires TLS or AUTH answers 530 until it has them.
+  if (settings.requireTls && ctx.info.tls === null)
+    return respond({ phase: 'command', ctx, tx }, replies.tlsRequired);
+  if (settings.requireAuth && ctx.info.auth === null)
+    return respond({ phase: 'command', ctx, tx }, replies.authRequired);
   const parsed = parsePathArgument(args, 'FROM');
   if (!parsed.ok) {
     return error(

@@ -37,9 +37,16 @@ export function decide(step: Step, outcome: HookOutcome): Decision {
   };
 }
 
+// RFC 4954 §6 has its own temporary failure for AUTH; connect can only close (RFC 5321 §3.1).
+function failureReply(step: Step): Reply {
+  if (step === 'connect') return replies.hookFailedAtConnect;
+  if (step === 'auth') return replies.authTemporaryFailure;
+  return replies.hookFailed;
+}
+
 function failed(step: Step, why: string): Decision {
   return {
-    reply: step === 'connect' ? replies.hookFailedAtConnect : replies.hookFailed,
+    reply: failureReply(step),
     accepted: false,
     outcome: 'failed',
     headers: NO_HEADERS,

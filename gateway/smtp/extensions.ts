@@ -1,6 +1,8 @@
 // The EHLO reply: the service extensions the gateway advertises (RFC 5321 §4.1.1.1).
+import { AUTH_MECHANISMS, authOffered } from './auth.ts';
 import type { Reply } from './reply.ts';
 import type { SessionContext, SessionSettings } from './session-state.ts';
+import { XCLIENT_ATTRIBUTES } from './xclient.ts';
 
 export function ehloReply(
   settings: SessionSettings,
@@ -18,6 +20,8 @@ export function ehloReply(
     'DSN', // RFC 3461
   ];
   if (settings.tlsAvailable && ctx.info.tls === null) lines.push('STARTTLS'); // RFC 3207
+  if (authOffered(settings, ctx)) lines.push(`AUTH ${AUTH_MECHANISMS.join(' ')}`); // RFC 4954
+  if (settings.xclient) lines.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`); // Postfix XCLIENT_README
   lines.push('HELP');
   // RFC 2034 §3: no enhanced code on the EHLO reply.
   return { code: 250, enhanced: null, lines };

@@ -57,12 +57,12 @@ export const replies = {
   bareLf: reply(
     550,
     '5.5.2',
-    'Message contains a bare <LF>; lines must end with <CR><LF> (RFC 5321 §2.3.8)',
+    'Message contains a bare <LF>; lines must end with <CR><LF> (RFC 5321 section 2.3.8)',
   ),
   longLine: reply(
     550,
     '5.5.2',
-    'Message contains a line longer than 1000 octets (RFC 5321 §4.5.3.1.6)',
+    'Message contains a line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)',
   ),
 
   // Function failures: always temporary so the sender keeps the message (shared/DESIGN.md).
@@ -74,6 +74,33 @@ export const replies = {
   // Shutdown
   shuttingDown: (hostname: string) =>
     closing(reply(421, '4.3.2', `${hostname} shutting down, try again later`)),
+
+  // AUTH (RFC 4954 §4, §6)
+  needEhlo: reply(503, '5.5.1', 'Send EHLO first'),
+  alreadyAuthenticated: reply(503, '5.5.1', 'Already authenticated'),
+  encryptionRequired: reply(
+    538,
+    '5.7.11',
+    'Encryption required for requested authentication mechanism',
+  ),
+  unknownMechanism: reply(504, '5.5.4', 'Unrecognized authentication type'),
+  authAborted: reply(501, '5.7.0', 'Authentication aborted'),
+  authBadResponse: reply(501, '5.5.2', 'Cannot decode the authentication response'),
+  authLineTooLong: reply(500, '5.5.6', 'Authentication exchange line is too long'),
+  authzidRefused: reply(
+    535,
+    '5.7.8',
+    'Authorization identity differs from the authentication identity',
+  ),
+  authTemporaryFailure: reply(454, '4.7.0', 'Temporary authentication failure'),
+  authLockedOut: closing(
+    reply(421, '4.7.0', 'Too many failed authentication attempts, try again later'),
+  ),
+  authRequired: reply(530, '5.7.0', 'Authentication required'),
+  tlsRequired: reply(530, '5.7.0', 'Must issue a STARTTLS command first'),
+
+  // XCLIENT (Postfix): only for clients in MXHOOK_TRUSTED_PROXIES.
+  xclientDenied: reply(550, '5.7.0', 'XCLIENT not permitted'),
 
   // STARTTLS (RFC 3207 §4)
   readyForTls: reply(220, '2.0.0', 'Ready to start TLS'),

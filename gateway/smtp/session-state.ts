@@ -16,6 +16,21 @@ export interface SessionSettings {
   readonly requireTls: boolean;
   /** Whether the shared budget for message bytes in flight is used up (checked before DATA/BDAT). */
   readonly isOverMemoryBudget: () => boolean;
+  /** SMTP AUTH (RFC 4954), or absent/null when it is not offered. */
+  readonly auth?: AuthSettings | null;
+  /** MAIL needs a successful AUTH first (submission, RFC 6409 §4.3; reply 530 5.7.0). */
+  readonly requireAuth?: boolean;
+  /** This client is trusted to send XCLIENT (Postfix) with the real client's attributes. */
+  readonly xclient?: boolean;
+}
+
+export interface AuthSettings {
+  /** Offer AUTH without TLS (local testing only: the password would cross the network in clear). */
+  readonly allowInsecure: boolean;
+  /** Failed attempts in one session before 421 and close. */
+  readonly maxFailures: number;
+  /** The client's address has failed too often recently (per-IP lockout kept by the shell). */
+  readonly isLockedOut: () => boolean;
 }
 
 export interface SessionContext {
@@ -27,6 +42,8 @@ export interface SessionContext {
   readonly transactions: number;
   /** The gateway is shutting down: finish the open transaction, then close. */
   readonly draining: boolean;
+  /** Failed AUTH attempts in this session. */
+  readonly authFailures: number;
 }
 
 export interface BdatProgress {
@@ -51,6 +68,17 @@ export type HookCall =
       readonly session: SessionInfo;
       readonly envelope: Envelope;
       readonly helo: { readonly hostname: string; readonly esmtp: boolean };
+    }
+  | {
+      readonly step: 'auth';
+      readonly session: SessionInfo;
+      readonly envelope: Envelope;
+      /** Only ever sent inside the signed call; never logged. */
+      readonly auth: {
+        readonly mechanism: string;
+        readonly username: string;
+        readonly password: string;
+      };
     }
   | {
       readonly step: 'mail';
@@ -80,6 +108,7 @@ export type HookCall =
 export type PendingStep =
   | { readonly step: 'connect' }
   | { readonly step: 'helo'; readonly hostname: string; readonly esmtp: boolean }
+  | { readonly step: 'auth'; readonly mechanism: string; readonly username: string }
   | { readonly step: 'mail'; readonly mailFrom: PathWithParams; readonly smtputf8: boolean }
   | { readonly step: 'rcpt'; readonly rcpt: PathWithParams; readonly tx: Transaction }
   | { readonly step: 'data'; readonly queueId: string };
@@ -98,7 +127,14 @@ export type SessionState =
     }
   | { readonly phase: 'waiting'; readonly ctx: SessionContext; readonly pending: PendingStep }
   | { readonly phase: 'tls'; readonly ctx: SessionContext }
+  /** Inside an AUTH exchange: the next line is a SASL response, not a command (RFC 4954 §4). */
+  | { readonly phase: 'auth'; readonly ctx: SessionContext; readonly exchange: AuthExchange }
   | { readonly phase: 'closed' };
+
+/** Where an AUTH exchange stands: PLAIN waits for its one response, LOGIN for the user name, then the password. */
+export type AuthExchange =
+  | { readonly mechanism: 'PLAIN' }
+  | { readonly mechanism: 'LOGIN'; readonly username: string | null };
 
 /** What a handler call ended with: the parsed response body, or why it failed. */
 export type HookOutcome =
@@ -140,6 +176,8 @@ export type SessionAction =
       readonly queueId: string | null;
       readonly headers: Readonly<Record<string, string>>;
     }
+  /** An AUTH attempt was decided: the shell counts failures per client address for the lockout. */
+  | { readonly type: 'auth-result'; readonly ok: boolean }
   | { readonly type: 'close' };
 
 export interface Transition {

@@ -1,5 +1,6 @@
 // The session state machine: transition(state, event, settings) → new state and actions (STYLE.md §2).
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
+import { onAuthDecided, onAuthLine, onAuthLineTooLong } from './auth.ts';
 import { onCommandLine } from './commands.ts';
 import { decide } from './decision.ts';
 import { ehloReply } from './extensions.ts';
@@ -23,6 +24,7 @@ export function startSession(info: SessionInfo): Transition {
     badCommands: 0,
     transactions: 0,
     draining: false,
+    authFailures: 0,
   };
   return {
     state: { phase: 'waiting', ctx, pending: { step: 'connect' } },
@@ -42,13 +44,19 @@ export function transition(
   event: SessionEvent,
   settings: SessionSettings,
 ): Transition {
+  return endIfDrained(onEvent(state, event, settings), settings);
+}
+
+function onEvent(state: SessionState, event: SessionEvent, settings: SessionSettings): Transition {
   if (state.phase === 'closed') return unchanged(state);
   switch (event.type) {
     case 'line':
+      if (state.phase === 'auth') return onAuthLine(state, event.line, settings);
       return state.phase === 'command'
         ? onCommandLine(state, event.line, settings)
         : unchanged(state);
     case 'line-too-long':
+      if (state.phase === 'auth') return onAuthLineTooLong(state, settings);
       if (state.phase !== 'command') return unchanged(state);
       return clientError(state.ctx, (ctx) => ({ ...state, ctx }), replies.lineTooLong, settings);
     case 'data-end':
@@ -114,6 +122,8 @@ function onHookDone(
         : replies.helo(settings.hostname, pending.hostname);
       return respond({ phase: 'command', ctx: greeted, tx: null }, reply.close ? reply : answer);
     }
+    case 'auth':
+      return onAuthDecided(ctx, pending, decision, settings);
     case 'mail': {
       const tx = accepted
         ? { mailFrom: pending.mailFrom, rcptTo: [], smtputf8: pending.smtputf8, bdat: null }
@@ -134,13 +144,20 @@ function onHookDone(
         queueId: pending.queueId,
         headers: decision.headers,
       } as const;
-      const after = respond({ phase: 'command', ctx: next, tx: null }, reply, [ended]);
-      // Draining: the transaction in progress was allowed to finish; now the session ends.
-      if (!ctx.draining || after.state.phase === 'closed') return after;
-      const bye = respond(CLOSED, replies.shuttingDown(settings.hostname));
-      return { state: bye.state, actions: [...after.actions, ...bye.actions] };
+      return respond({ phase: 'command', ctx: next, tx: null }, reply, [ended]);
     }
   }
+}
+
+/**
+ * Draining: the transaction in progress was allowed to finish, however it ended (data answer,
+ * refused message, RSET, refused sender, TLS handshake done); now the session ends.
+ */
+function endIfDrained(next: Transition, settings: SessionSettings): Transition {
+  const { state } = next;
+  if (state.phase !== 'command' || state.tx !== null || !state.ctx.draining) return next;
+  const bye = respond(CLOSED, replies.shuttingDown(settings.hostname));
+  return { state: bye.state, actions: [...next.actions, ...bye.actions] };
 }
 
 function onShutdown(
