@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 // The `mxhook` command: serve the gateway, print help, or make signing keys.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { hashPassword } from './auth/password-hash.ts';
 import { helpText, loadConfig } from './config/index.ts';
 import { MxhookError } from './errors.ts';
+import { createMetrics } from './metrics/index.ts';
 import { serve } from './serve.ts';
 
 const USAGE = `Usage: mxhook <command> [flags]
 
 Commands:
-  serve      run the SMTP gateway (configured by MXHOOK_* variables, .env, or the flags below)
-  keygen     print a new Ed25519 private key (PEM) for MXHOOK_SIGNING_KEY
-  secret     print a new random secret for MXHOOK_SIGNING_SECRET
-  help       show this text
+  serve          run the SMTP gateway (configured by MXHOOK_* variables, .env, or the flags below)
+  keygen         print a new Ed25519 private key (PEM) for MXHOOK_SIGNING_KEY
+  secret         print a new random secret for MXHOOK_SIGNING_SECRET
+  hash-password  read a password on standard input, print a MXHOOK_AUTH_USERS hash for it
+  help           show this text
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -27,6 +30,9 @@ async function main(argv: readonly string[]): Promise<number> {
           .toString(),
       );
       return 0;
+    case 'hash-password':
+      process.stdout.write(`${await hashPassword(await readPassword())}\n`);
+      return 0;
     case 'secret':
       process.stdout.write(`${randomBytes(32).toString('base64url')}\n`);
       return 0;
@@ -41,14 +47,29 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/** The first line of standard input (a prompt is not shown: pipe the password in, or type it and press Enter). */
+async function readPassword(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  const password = text.split(/\r?\n/)[0] ?? '';
+  if (password === '')
+    throw new MxhookError('ERR_CONFIG_INVALID', 'hash-password: no password on standard input');
+  return password;
+}
+
 function printHelp(): number {
-  process.stdout.write(`${USAGE}\nSettings (flag, variable, default):\n${helpText()}\n`);
+  process.stdout.write(`${USAGE}\n${helpText()}\n`);
   return 0;
 }
 
 async function runServe(flags: readonly string[]): Promise<number> {
   const config = loadConfig({ env: process.env, argv: flags, cwd: process.cwd() });
-  const running = await serve(config);
+  // Metrics live here, at the composition root: serve() stays free of process-wide collectors.
+  const metrics = createMetrics();
+  const running = await serve(config, { observer: metrics.observer, metrics });
   return new Promise((resolve) => {
     const stop = (signal: string) => {
       process.stderr.write(`mxhook: ${signal} received, draining sessions\n`);
@@ -59,18 +80,31 @@ async function runServe(flags: readonly string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // The daemon convention: re-read the certificates (logged, both success and failure);
+    // open sessions are not touched. Handling it also stops SIGHUP from killing the process.
+    process.on('SIGHUP', () => running.reloadTls());
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    // Configuration and start-up problems: one clear line, no stack trace.
-    if (error instanceof MxhookError) process.stderr.write(`mxhook: ${error.message}\n`);
-    else
-      process.stderr.write(
-        `mxhook: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-    process.exit(1);
-  },
-);
+/** Exits once stdout and stderr are flushed: on a pipe, writes are asynchronous on some systems. */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exitAfterFlush, (error: unknown) => {
+  // Configuration and start-up problems: one clear line, no stack trace.
+  const text =
+    error instanceof MxhookError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error);
+  process.stderr.write(`mxhook: ${text}\n`);
+  exitAfterFlush(1);
+});

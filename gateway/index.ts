@@ -5,5 +5,7 @@ export {
   Gateway,
   type GatewayOptions,
   type ListenAddress,
+  type NetworkList,
+  type TlsPair,
 } from './server/gateway.ts';
 export type { GatewayObserver, RefusalReason } from './server/observer.ts';

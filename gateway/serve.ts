@@ -1,19 +1,27 @@
 // `mxhook serve`: wires configuration into the gateway, the webhook bridge and the admin HTTP server.
 import type { AddressInfo } from 'node:net';
-import pino, { type Logger } from 'pino';
-import { publicJwks, signBody } from '../functions/sdk/sign.ts';
+import type { DestinationStream, Logger } from 'pino';
+import { publicJwks } from '../functions/sdk/sign.ts';
 import { AdminServer } from './admin/admin-server.ts';
+import { loadUsersFile, usersFileAuth } from './auth/users-file.ts';
+import { createBodySigner } from './bridge/body-signer.ts';
 import { createBridgeHandler } from './bridge/bridge-handler.ts';
 import { FunctionClient } from './bridge/function-client.ts';
+import { readTlsPairs } from './config/parse-keys.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError, MxhookError } from './errors.ts';
 import type { Handler } from './handler.ts';
 import { createGateway, type Gateway } from './server/gateway.ts';
+import { createLogger } from './server/logger.ts';
 import type { GatewayObserver } from './server/observer.ts';
+import { TlsReloader } from './server/tls-reloader.ts';
 import { importConfiguredKeys } from './signing-keys.ts';
 
 export interface ServeOptions {
+  /** Replaces the gateway's own logger (JSON on stdout at MXHOOK_LOG_LEVEL, secrets redacted). */
   readonly logger?: Logger;
+  /** Where the gateway's own logger writes, instead of stdout; ignored with `logger`. */
+  readonly logDestination?: DestinationStream;
   readonly observer?: GatewayObserver;
   readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> };
 }
@@ -22,6 +30,11 @@ export interface RunningGateway {
   readonly gateway: Gateway;
   readonly smtpAddresses: readonly AddressInfo[];
   readonly adminAddress: AddressInfo | null;
+  /**
+   * Re-reads MXHOOK_TLS_CERT and MXHOOK_TLS_KEY (what SIGHUP does; file changes do it too).
+   * False when there are none or the new files are unusable: the certificates in use stay.
+   */
+  reloadTls(): boolean;
   /** Graceful: drains sessions within the configured grace period, then closes everything. */
   stop(): Promise<void>;
 }
@@ -30,7 +43,12 @@ export async function serve(
   config: GatewayConfig,
   options: ServeOptions = {},
 ): Promise<RunningGateway> {
-  const log = options.logger ?? pino({ level: config.logLevel });
+  const log =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    });
   if (config.functionUrl === null) throw new ConfigError('MXHOOK_FUNCTION_URL', 'is required');
   const keys = await importConfiguredKeys(config);
   const signingKey = keys[0];
@@ -42,23 +60,28 @@ export async function serve(
   }
   const client = new FunctionClient({
     url: config.functionUrl,
-    sign: (body) => signBody(body, signingKey),
+    sign: createBodySigner(signingKey),
     timeoutMs: config.functionTimeoutMs,
   });
-  const handler: Handler = createBridgeHandler({
-    client,
-    steps: config.steps,
-    payload: config.payload,
-  });
+  const bridge = createBridgeHandler({ client, steps: config.steps, payload: config.payload });
+  // MXHOOK_AUTH=users decides AUTH locally; =function sends it to the function (the auth step).
+  const handler: Handler =
+    config.auth === 'users' && config.authUsersPath !== null
+      ? { ...bridge, auth: usersFileAuth(await loadUsersFile(config.authUsersPath)) }
+      : bridge;
   const gateway = createGateway({
     listen: config.listen,
     hostname: config.hostname,
     handler,
-    tls: config.tls,
+    tls: config.tlsCertificates,
     maxMessageBytes: config.maxMessageBytes,
     maxRecipients: config.maxRecipients,
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxConnectionsPerIpPerMinute: config.maxConnectionsPerIpPerMinute,
+    trustedProxies: config.trustedProxies,
+    allowNetworks: config.allowNetworks,
+    denyNetworks: config.denyNetworks,
     idleTimeoutMs: config.idleTimeoutMs,
     dataTimeoutMs: config.dataTimeoutMs,
     functionTimeoutMs: config.functionTimeoutMs,
@@ -68,10 +91,20 @@ export async function serve(
     shutdownGraceMs: Math.max(config.shutdownGraceMs, 1),
     maxBytesInFlight: config.maxBytesInFlight,
     requireTls: config.requireTls,
+    requireAuth: config.requireAuth,
+    auth: config.auth === 'off' ? null : { allowInsecure: config.authAllowInsecure },
     logger: log,
     ...(options.observer ? { observer: options.observer } : {}),
   });
-  const smtpAddresses = await listenOrExplain(() => gateway.start(), 'MXHOOK_LISTEN');
+  const smtpAddresses = await listenOrExplain(() => gateway.start(), 'MXHOOK_LISTEN').catch(
+    async (error) => {
+      // The listeners bound before the one that failed must not stay open.
+      await gateway.stop();
+      throw error;
+    },
+  );
+  const certificates = certificateReloader(config, gateway, log);
+  certificates?.watch();
   let admin: AdminServer | null = null;
   let adminAddress: AddressInfo | null = null;
   if (config.httpListen !== null) {
@@ -84,6 +117,7 @@ export async function serve(
     const started = admin;
     adminAddress = await listenOrExplain(() => started.start(), 'MXHOOK_HTTP_LISTEN').catch(
       async (error) => {
+        certificates?.close();
         await gateway.stop();
         throw error;
       },
@@ -102,12 +136,32 @@ export async function serve(
     gateway,
     smtpAddresses,
     adminAddress,
+    reloadTls: () => certificates?.reload('signal') ?? false,
     async stop() {
+      certificates?.close();
       await gateway.stop();
       await admin?.stop();
       await client.close();
     },
   };
+}
+
+/** The certificate files, re-read and checked exactly as at start-up. */
+function certificateReloader(
+  config: GatewayConfig,
+  gateway: Gateway,
+  log: Logger,
+): TlsReloader | null {
+  if (config.tlsCertificates.length === 0) return null;
+  const certPaths = config.tlsCertificates.map((files) => files.certPath);
+  const keyPaths = config.tlsCertificates.map((files) => files.keyPath);
+  return new TlsReloader({
+    paths: [...certPaths, ...keyPaths],
+    read: () => readTlsPairs('MXHOOK_TLS_CERT', 'MXHOOK_TLS_KEY', certPaths, keyPaths),
+    apply: (pairs) => gateway.setTls(pairs),
+    initial: config.tlsCertificates,
+    log,
+  });
 }
 
 /** A listener that cannot bind is a configuration problem: name the variable. */

@@ -9,9 +9,20 @@ import { ConfigError } from './errors.ts';
  */
 export async function importConfiguredKeys(config: GatewayConfig): Promise<SigningKey[]> {
   const keys: SigningKey[] = [];
+  // A key id names one key: the same key (or secret) given twice would make the JWKS ambiguous.
+  const add = (key: SigningKey, variable: string, what: string): void => {
+    if (keys.some((other) => other.kid === key.kid)) {
+      throw new ConfigError(
+        variable,
+        `${what} repeats a key already configured (kid "${key.kid}")`,
+      );
+    }
+    keys.push(key);
+  };
   for (const file of config.signingKeys) {
+    let key: SigningKey;
     try {
-      keys.push(await importSigningKey({ privateKey: file.text }));
+      key = await importSigningKey({ privateKey: file.text });
     } catch (cause) {
       throw new ConfigError(
         'MXHOOK_SIGNING_KEY',
@@ -19,15 +30,19 @@ export async function importConfiguredKeys(config: GatewayConfig): Promise<Signi
         { cause },
       );
     }
+    add(key, 'MXHOOK_SIGNING_KEY', file.path);
   }
-  for (const secret of config.signingSecrets) {
+  for (const [index, secret] of config.signingSecrets.entries()) {
+    let key: SigningKey;
     try {
-      keys.push(await importSigningKey({ secret }));
+      key = await importSigningKey({ secret });
     } catch (cause) {
       throw new ConfigError('MXHOOK_SIGNING_SECRET', `not usable: ${(cause as Error).message}`, {
         cause,
       });
     }
+    // Never the secret itself in a message: which one it was is enough.
+    add(key, 'MXHOOK_SIGNING_SECRET', `secret ${index + 1} of ${config.signingSecrets.length}`);
   }
   return keys;
 }

@@ -54,8 +54,9 @@ export interface SessionInfo {
 }
 
 export interface Envelope {
+  /** The sender; at the mail step, the one being decided. */
   readonly mailFrom: PathWithParams | null;
-  /** Recipients accepted so far in this transaction. */
+  /** Recipients accepted so far in this transaction; at the rcpt step, without the one being decided (that is `rcpt`). */
   readonly rcptTo: readonly PathWithParams[];
 }
 

@@ -4,7 +4,7 @@ import type { PayloadMode } from '../config/types.ts';
 import type { Handler } from '../handler.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import type { FunctionClient } from './function-client.ts';
-import { buildRequest } from './payload.ts';
+import { requestBody } from './payload.ts';
 
 export interface BridgeOptions {
   readonly client: FunctionClient;
@@ -20,13 +20,14 @@ export function createBridgeHandler(options: BridgeOptions): Handler {
     call: HookCall & { readonly signal: AbortSignal },
   ): Promise<StepResponse> {
     const audience = client.urlOf(call.step);
-    const body = Buffer.from(JSON.stringify(await buildRequest(call, audience, payload)), 'utf8');
+    const body = await requestBody(call, audience, payload);
     // The function's JSON is untrusted: decide() validates it (interpretResponse) before it becomes a reply.
     return (await client.call(call.step, body, call.signal)) as StepResponse;
   }
   return {
     ...(enabled.has('connect') ? { connect: callFunction } : {}),
     ...(enabled.has('helo') ? { helo: callFunction } : {}),
+    ...(enabled.has('auth') ? { auth: callFunction } : {}),
     ...(enabled.has('mail') ? { mail: callFunction } : {}),
     ...(enabled.has('rcpt') ? { rcpt: callFunction } : {}),
     data: callFunction,

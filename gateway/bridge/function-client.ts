@@ -1,13 +1,15 @@
 // POSTs signed request bodies to the function over a keep-alive undici Pool and returns the parsed JSON answer.
-import { Pool } from 'undici';
+import { Readable } from 'node:stream';
+import { type Dispatcher, Pool } from 'undici';
 import { SIGNATURE_HEADER, type Step } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
+import type { RequestBody } from './request-body.ts';
 
 export interface FunctionClientOptions {
   /** Base URL; the step name is appended (`<url>/<step>`). */
   readonly url: URL;
-  /** Makes the `Mxhook-Signature` value for a body. */
-  readonly sign: (body: Uint8Array) => Promise<string>;
+  /** Makes the `Mxhook-Signature` value for a body (see body-signer.ts). */
+  readonly sign: (body: RequestBody) => Promise<string>;
   /** Upper bound on one call, in every phase (connect, headers, body). */
   readonly timeoutMs: number;
   /** Concurrent connections to the function. */
@@ -27,7 +29,9 @@ const USER_AGENT = 'mxhook/0.1';
 export class FunctionClient {
   readonly #pool: Pool;
   readonly #base: URL;
-  readonly #sign: (body: Uint8Array) => Promise<string>;
+  readonly #sign: (body: RequestBody) => Promise<string>;
+  /** Each step's URL and path, resolved once rather than on every call. */
+  readonly #urls = new Map<Step, { readonly href: string; readonly path: string }>();
 
   constructor(options: FunctionClientOptions) {
     this.#base = options.url;
@@ -45,17 +49,27 @@ export class FunctionClient {
 
   /** The URL a step is POSTed to; also the `audience` of its request body. */
   urlOf(step: Step): string {
-    return new URL(step, this.#base).href;
+    return this.#urlOf(step).href;
+  }
+
+  #urlOf(step: Step): { readonly href: string; readonly path: string } {
+    let url = this.#urls.get(step);
+    if (url === undefined) {
+      const resolved = new URL(step, this.#base);
+      url = { href: resolved.href, path: resolved.pathname + resolved.search };
+      this.#urls.set(step, url);
+    }
+    return url;
   }
 
   /**
    * Calls the function. Throws an MxhookError: ERR_HOOK_NETWORK (no connection, reset),
    * ERR_HOOK_STATUS (non-2xx), ERR_HOOK_RESPONSE (not JSON, too large); aborting `signal` aborts.
    */
-  async call(step: Step, body: Uint8Array, signal: AbortSignal): Promise<unknown> {
+  async call(step: Step, body: RequestBody, signal: AbortSignal): Promise<unknown> {
     const signature = await this.#sign(body);
-    const path = new URL(this.urlOf(step)).pathname;
-    const headers = {
+    const { path } = this.#urlOf(step);
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       [SIGNATURE_HEADER.toLowerCase()]: signature,
       'user-agent': USER_AGENT,
@@ -77,36 +91,64 @@ export class FunctionClient {
   async #post(
     path: string,
     headers: Record<string, string>,
-    body: Uint8Array,
+    body: RequestBody,
     signal: AbortSignal,
   ): Promise<unknown> {
-    const response = await this.#pool.request({ path, method: 'POST', headers, body, signal });
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      await response.body.dump();
-      throw new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${response.statusCode}`);
-    }
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      length += chunk.length;
-      if (length > MAX_RESPONSE_BYTES) {
-        response.body.destroy();
-        throw new MxhookError(
-          'ERR_HOOK_RESPONSE',
-          `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
-        );
-      }
-      chunks.push(chunk);
-    }
+    // A large body goes out piece by piece, each made when the socket has room for it, with its
+    // length known up front, so it is never assembled in memory.
+    const response = await this.#pool.request(
+      body.whole !== null
+        ? { path, method: 'POST', headers, body: body.whole, signal }
+        : {
+            path,
+            method: 'POST',
+            headers: { ...headers, 'content-length': String(body.byteLength) },
+            body: Readable.from(body.pieces(), { objectMode: false }),
+            signal,
+          },
+    );
+    // The function has the request and is answering it: from here on a broken answer fails the
+    // call, and is never a reason to send the request again (the retry is for dead connections).
     try {
-      return JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
-    } catch (cause) {
-      throw new MxhookError('ERR_HOOK_RESPONSE', 'function answer is not JSON', { cause });
+      return await readAnswer(response);
+    } catch (error) {
+      if (error instanceof MxhookError) throw error;
+      if (error instanceof Error && error.name === 'AbortError') throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new MxhookError('ERR_HOOK_NETWORK', `function answer was cut off: ${message}`, {
+        cause: error,
+      });
     }
   }
 
   close(): Promise<void> {
     return this.#pool.close();
+  }
+}
+
+/** Checks the status and reads the JSON answer, at most MAX_RESPONSE_BYTES of it. */
+async function readAnswer(response: Dispatcher.ResponseData): Promise<unknown> {
+  if (response.statusCode < 200 || response.statusCode > 299) {
+    await response.body.dump();
+    throw new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${response.statusCode}`);
+  }
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_RESPONSE_BYTES) {
+      response.body.destroy();
+      throw new MxhookError(
+        'ERR_HOOK_RESPONSE',
+        `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
+  } catch (cause) {
+    throw new MxhookError('ERR_HOOK_RESPONSE', 'function answer is not JSON', { cause });
   }
 }
 

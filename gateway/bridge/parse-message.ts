@@ -1,4 +1,5 @@
 // Parses a received message with mailparser into the wire's `parsed` form (headers, addresses, bodies, attachments).
+import { Readable } from 'node:stream';
 import libmime from 'libmime';
 import { type AddressObject, type EmailAddress, simpleParser } from 'mailparser';
 import type { ParsedAddress, ParsedMessage } from '../../functions/sdk/wire.ts';
@@ -11,8 +12,18 @@ const PARSER_OPTIONS = {
   skipImageLinks: true,
 } as const;
 
-export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
-  const mail = await simpleParser(raw, PARSER_OPTIONS);
+/** Up to this size the message is parsed from one Buffer; larger ones are streamed from their pieces. */
+const CONCAT_MAX_BYTES = 256 * 1024;
+
+export async function parseMessage(
+  chunks: readonly Buffer[],
+  sizeBytes: number,
+): Promise<ParsedMessage> {
+  const input =
+    sizeBytes <= CONCAT_MAX_BYTES
+      ? Buffer.concat(chunks, sizeBytes)
+      : Readable.from(chunks, { objectMode: false });
+  const mail = await simpleParser(input, PARSER_OPTIONS);
   return {
     headers: mail.headerLines.map(({ key, line }) => ({ name: key, value: headerValue(line) })),
     from: addresses(mail.from),

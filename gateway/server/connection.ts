@@ -1,9 +1,10 @@
 // Drives one SMTP session: feeds socket bytes to the pure core and carries out the actions it returns.
 import type { Socket } from 'node:net';
-import { type SecureContext, TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { SessionInfo, TlsInfo } from '../../functions/sdk/wire.ts';
 import type { Handler } from '../handler.ts';
+import { proxySignatureOf } from '../net/proxy-protocol.ts';
 import { MAX_LINE_BYTES } from '../smtp/command.ts';
 import { type BareLfPolicy, DataDecoder, type LongLinePolicy } from '../smtp/data-decoder.ts';
 import { decide } from '../smtp/decision.ts';
@@ -19,8 +20,9 @@ import type {
 } from '../smtp/session-state.ts';
 import { startSession, transition } from '../smtp/transition.ts';
 import type { MemoryBudget } from './memory-budget.ts';
-import type { GatewayObserver } from './observer.ts';
-import { runHook } from './run-hook.ts';
+import type { GatewayObserver, ReplyStep } from './observer.ts';
+import { outcomeWithoutHook, runHook } from './run-hook.ts';
+import type { TlsServerOptions } from './tls-store.ts';
 
 export interface ConnectionOptions {
   readonly settings: SessionSettings;
@@ -32,10 +34,13 @@ export interface ConnectionOptions {
   readonly longLines: LongLinePolicy;
   /** Minimum time before the banner, to catch clients that talk first (0 = none). */
   readonly greetingDelayMs: number;
-  readonly secureContext: SecureContext | null;
+  /** The gateway's certificates, asked at each STARTTLS so a reload reaches open sessions too. */
+  readonly tls: { serverOptions(): TlsServerOptions | null };
   readonly memory: MemoryBudget;
   readonly observer: GatewayObserver;
   readonly log: Logger;
+  /** Told of every decided AUTH attempt, for the per-address lockout. */
+  readonly onAuthResult?: (ok: boolean) => void;
 }
 
 /** Replies queued but unread by the client past this size stop us reading more commands. */
@@ -44,6 +49,11 @@ const WRITE_HIGH_WATER_BYTES = 64 * 1024;
 const READ_HIGH_WATER_BYTES = 256 * 1024;
 /** After our final reply, how long the client gets to close before we destroy the socket. */
 const CLOSE_LINGER_MS = 2_000;
+/**
+ * A message must arrive at least this fast on average, as Postfix's smtpd_min_data_rate (same
+ * default): each byte of DATA or BDAT earns 1000 / 500 = 2 ms more on top of dataTimeoutMs.
+ */
+const MIN_DATA_BYTES_PER_SECOND = 500;
 
 export function tlsInfoOf(socket: TLSSocket): TlsInfo {
   return {
@@ -58,7 +68,10 @@ export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
   readonly #input = new InputBuffer();
-  readonly #cancel = new AbortController();
+  /** Aborts the handler call in flight; made with the first call, as most sessions make none or few. */
+  #cancel: AbortController | null = null;
+  /** A step decided without a call (no hook for it), for `#pump` to apply next. */
+  #decided: SessionEvent | null = null;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #socket: Socket;
@@ -70,6 +83,17 @@ export class SmtpConnection {
   #gone = false;
   #heldBytes = 0;
   #output = '';
+  /**
+   * When the client must have sent its next command (or TLS handshake, or message) by, in
+   * performance.now() ms; Infinity while nothing is due from it. A deadline, not an inactivity
+   * timeout: a trickled byte resets the socket's timeout, so a slowloris could hold a session forever.
+   */
+  #deadlineMs = Number.POSITIVE_INFINITY;
+  #deadlineTimer: NodeJS.Timeout | null = null;
+  #deadlineTimerDueMs = 0;
+  /** The first bytes while `#sniff` cannot yet tell; null once it has. */
+  #head: Buffer | null = Buffer.alloc(0);
+  #talkedEarly = false;
 
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
     this.#socket = socket;
@@ -86,8 +110,8 @@ export class SmtpConnection {
     );
     const first = startSession(info);
     this.#state = first.state;
-    this.#perform(first.actions);
-    this.#flush();
+    this.#perform(first.actions, 'connect');
+    this.#pump();
   }
 
   /** Resolves once the socket is closed and the session is gone. */
@@ -103,29 +127,30 @@ export class SmtpConnection {
 
   /** End of the grace period: cancel any handler call (its answer becomes 451) and close. */
   abort(): void {
-    this.#cancel.abort();
+    this.#cancel?.abort();
     setTimeout(() => this.#socket.destroy(), 100).unref();
   }
 
   #attach(socket: Socket): void {
     this.#socket = socket;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('timeout', () => {
-      this.#log.info('timeout');
-      this.#options.observer.refused?.('timeout');
-      this.#dispatch({ type: 'timeout' });
-      this.#flush();
-    });
+    socket.on('timeout', () => this.#onTimeout());
     socket.on('error', (error) => this.#log.debug({ err: error.message }, 'socket error'));
     socket.on('close', () => this.#onClose());
     socket.on('drain', () => this.#pump());
   }
 
-  #onData(chunk: Buffer): void {
-    this.#options.observer.bytesReceived?.(chunk.length);
+  #onData(received: Buffer): void {
+    this.#options.observer.bytesReceived?.(received.length);
     if (this.#ending) return;
+    // Bytes before our banner: a legitimate client always waits for it (RFC 5321 §3.1). Noted
+    // now, since `#sniff` may hold them until after the banner has gone out.
     if (this.#state.phase === 'waiting' && this.#state.pending.step === 'connect') {
-      // Bytes before our banner: a legitimate client always waits for it (RFC 5321 §3.1).
+      this.#talkedEarly = true;
+    }
+    const chunk = this.#sniff(received);
+    if (chunk === null) return;
+    if (this.#talkedEarly) {
       this.#options.observer.refused?.('early-talker');
       this.#dispatch({ type: 'early-talker' });
       this.#flush();
@@ -135,22 +160,53 @@ export class SmtpConnection {
     this.#pump();
   }
 
+  /**
+   * Holds the stream's first bytes until they show whether a PROXY protocol header starts them;
+   * returns what to process, or null. A header here came from an address not in trustedProxies
+   * (a trusted proxy's was read off before the session) or came twice; it is not SMTP, so it is
+   * refused without a reply, before or after the banner alike.
+   */
+  #sniff(chunk: Buffer): Buffer | null {
+    if (this.#head === null) return chunk;
+    const head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
+    switch (proxySignatureOf(head)) {
+      case 'none':
+        this.#head = null;
+        return head;
+      case 'partial':
+        this.#head = head;
+        return null;
+      case 'header':
+        this.#options.observer.refused?.('proxy-header');
+        this.#log.warn('PROXY protocol header from an address not in trustedProxies, closing');
+        this.#ending = true;
+        this.#socket.destroy();
+        return null;
+    }
+  }
+
   /** Processes buffered input for as long as the session can act on it without waiting. */
   #pump(): void {
     while (!this.#ending && !this.#hookInFlight) {
+      // One read can hold thousands of pipelined commands whose replies are many times their size
+      // (HELP, EHLO): hand replies to the socket as they pile up, so that a client that reads
+      // nothing stops us here instead of making us queue megabytes for it.
+      if (this.#output.length > WRITE_HIGH_WATER_BYTES) this.#flush();
       if (this.#socket.writableLength > WRITE_HIGH_WATER_BYTES) break; // resumed by 'drain'
-      const event = this.#nextEvent();
+      const event = this.#decided ?? this.#nextEvent();
+      this.#decided = null;
       if (event === null) break;
       this.#dispatch(event);
     }
-    this.#applyBackPressure();
     this.#flush();
+    this.#applyBackPressure();
   }
 
   #nextEvent(): SessionEvent | null {
     const state = this.#state;
     switch (state.phase) {
-      case 'command': {
+      case 'command':
+      case 'auth': {
         const result = this.#input.nextLine(MAX_LINE_BYTES);
         if (result === null) return null;
         return result.kind === 'line'
@@ -169,6 +225,7 @@ export class SmtpConnection {
   #feedDecoder(): SessionEvent | null {
     const decoder = this.#decoder!;
     const chunks = this.#input.takeAll();
+    this.#extendDeadline(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
     for (let i = 0; i < chunks.length; i++) {
       const result = decoder.push(chunks[i]!);
       if (!result.done) continue;
@@ -188,6 +245,7 @@ export class SmtpConnection {
     if (count > 0) {
       const parts = this.#input.takeBytes(count)!;
       bdat.remaining -= count;
+      this.#extendDeadline(count);
       if (bdat.keep) {
         bdat.parts.push(...parts);
         this.#hold(this.#heldBytes + count);
@@ -200,17 +258,19 @@ export class SmtpConnection {
 
   #dispatch(event: SessionEvent): void {
     if (this.#state.phase === 'closed') return;
+    const step = replyStepOf(this.#state);
     const { state, actions } = transition(this.#state, event, this.#options.settings);
     this.#state = state;
-    this.#perform(actions);
+    this.#perform(actions, step);
   }
 
-  #perform(actions: readonly SessionAction[]): void {
+  /** `step` is what the replies among `actions` answer, for the observer. */
+  #perform(actions: readonly SessionAction[], step: ReplyStep): void {
     for (const action of actions) {
       switch (action.type) {
         case 'reply':
           this.#output += formatReply(action.reply);
-          this.#options.observer.reply?.(this.#state.phase, action.reply);
+          this.#options.observer.reply?.(step, action.reply);
           break;
         case 'hook':
           this.#callHook(action.call);
@@ -221,11 +281,11 @@ export class SmtpConnection {
             bareLf: this.#options.bareLf,
             longLines: this.#options.longLines,
           });
-          this.#socket.setTimeout(this.#options.dataTimeoutMs);
+          this.#expectMessage();
           break;
         case 'receive-bdat':
           this.#bdat = { remaining: action.sizeBytes, keep: action.keep, parts: [] };
-          this.#socket.setTimeout(this.#options.dataTimeoutMs);
+          this.#expectMessage();
           break;
         case 'start-tls':
           this.#startTls();
@@ -238,68 +298,165 @@ export class SmtpConnection {
             'transaction ended',
           );
           break;
+        case 'auth-result':
+          this.#options.onAuthResult?.(action.ok);
+          break;
         case 'close':
           this.#end();
           break;
       }
     }
-    if (this.#state.phase === 'command') this.#socket.setTimeout(this.#options.idleTimeoutMs);
+    this.#expectCommand();
+  }
+
+  /**
+   * Waiting for a command or a TLS handshake, the client has idleTimeoutMs in all (RFC 5321
+   * §4.5.3.2.7); waiting on a handler, nothing is due from it. A message keeps the deadline that
+   * `#expectMessage` set.
+   */
+  #expectCommand(): void {
+    const { phase } = this.#state;
+    if (phase === 'data' || phase === 'bdat') return;
+    this.#socket.setTimeout(0);
+    if (phase === 'command' || phase === 'tls') this.#setDeadline(this.#options.idleTimeoutMs);
+    else this.#deadlineMs = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * A message may pause for dataTimeoutMs at most (RFC 5321 §4.5.3.2.5), and must arrive at
+   * MIN_DATA_BYTES_PER_SECOND on average: its deadline starts at dataTimeoutMs and grows with it.
+   */
+  #expectMessage(): void {
+    this.#socket.setTimeout(this.#options.dataTimeoutMs);
+    this.#setDeadline(this.#options.dataTimeoutMs);
+  }
+
+  #extendDeadline(receivedBytes: number): void {
+    this.#deadlineMs += (receivedBytes * 1000) / MIN_DATA_BYTES_PER_SECOND;
+  }
+
+  #setDeadline(fromNowMs: number): void {
+    const at = performance.now() + fromNowMs;
+    this.#deadlineMs = at;
+    // A timer due before the new deadline is kept: it re-arms itself when it fires. So the
+    // deadline moves with every command without a timer being made for each.
+    if (this.#deadlineTimer === null || this.#deadlineTimerDueMs > at) this.#armDeadlineTimer(at);
+  }
+
+  #armDeadlineTimer(at: number): void {
+    if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimerDueMs = at;
+    this.#deadlineTimer = setTimeout(
+      () => this.#onDeadlineTimer(),
+      Math.max(1, at - performance.now()),
+    );
+  }
+
+  #onDeadlineTimer(): void {
+    this.#deadlineTimer = null;
+    const at = this.#deadlineMs;
+    if (this.#gone || this.#ending || at === Number.POSITIVE_INFINITY) return;
+    if (performance.now() < at) this.#armDeadlineTimer(at);
+    else this.#onTimeout();
+  }
+
+  #onTimeout(): void {
+    this.#log.info('timeout');
+    this.#options.observer.refused?.('timeout');
+    this.#dispatch({ type: 'timeout' });
+    this.#flush();
   }
 
   #callHook(call: HookCall): void {
+    const handler = this.#options.handler;
+    const known = outcomeWithoutHook(handler, call.step);
+    if (known !== null && !(call.step === 'connect' && this.#options.greetingDelayMs > 0)) {
+      // Nothing to wait for: decided now, without a promise, a timer or a signal. With the default
+      // steps that is connect, helo and mail of every session.
+      this.#observeDecision(call.step, known, false, 0);
+      this.#decided = { type: 'hook-done', outcome: known };
+      return;
+    }
     this.#hookInFlight = true;
     this.#socket.setTimeout(0); // the function's own deadline applies while it decides
+    const called = known === null;
     const started = performance.now();
+    let durationMs = 0; // the call alone, without the greeting delay
+    this.#cancel ??= new AbortController();
     const answer = runHook(
-      this.#options.handler,
+      handler,
       call,
       this.#options.functionTimeoutMs,
       this.#cancel.signal,
-    );
+    ).then((outcome) => {
+      durationMs = performance.now() - started;
+      return outcome;
+    });
     const delay =
       call.step === 'connect' && this.#options.greetingDelayMs > 0
         ? new Promise((resolve) => setTimeout(resolve, this.#options.greetingDelayMs))
         : null;
     void Promise.all([answer, delay]).then(([outcome]) => {
       this.#hookInFlight = false;
-      const durationMs = performance.now() - started;
       if (this.#gone) return;
-      this.#observeDecision(call.step, outcome, durationMs);
+      this.#observeDecision(call.step, outcome, called, durationMs);
       this.#dispatch({ type: 'hook-done', outcome });
       this.#pump();
     });
   }
 
-  #observeDecision(step: HookCall['step'], outcome: HookOutcome, durationMs: number): void {
+  /** Logs every step's decision (STYLE.md §10) and reports the function calls actually made. */
+  #observeDecision(
+    step: HookCall['step'],
+    outcome: HookOutcome,
+    called: boolean,
+    durationMs: number,
+  ): void {
     const decision = decide(step, outcome);
+    const code = decision.reply.code;
+    if (!called) {
+      this.#log.info({ step, code, outcome: decision.outcome }, 'step accepted without a call');
+      return;
+    }
     if (decision.failure !== null)
-      this.#log.warn({ step, error: decision.failure, durationMs }, 'function call failed');
-    else this.#log.debug({ step, code: decision.reply.code, durationMs }, 'function answered');
+      this.#log.warn({ step, code, error: decision.failure, durationMs }, 'function call failed');
+    else this.#log.info({ step, code, outcome: decision.outcome, durationMs }, 'function answered');
     this.#options.observer.hookCall?.(step, decision.outcome, durationMs);
   }
 
   #startTls(): void {
-    const context = this.#options.secureContext;
-    if (context === null) return;
+    const tlsOptions = this.#options.tls.serverOptions();
+    if (tlsOptions === null) return;
     this.#flush();
     // RFC 3207 §4.2 / CVE-2011-0411: commands pipelined after STARTTLS arrived in clear; drop them.
     const dropped = this.#input.clear();
-    if (dropped > 0)
+    if (dropped > 0) {
+      this.#options.observer.refused?.('starttls-injection');
       this.#log.warn({ droppedBytes: dropped }, 'discarded input pipelined after STARTTLS');
+    }
     const plain = this.#socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('timeout');
     plain.removeAllListeners('drain');
     plain.removeAllListeners('close');
     plain.setTimeout(0);
-    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    const secure = new TLSSocket(plain, { isServer: true, ...tlsOptions });
     secure.setTimeout(this.#options.idleTimeoutMs);
+    let handshaken = false;
     secure.once('secure', () => {
+      handshaken = true;
       this.#options.observer.tlsHandshake?.(true);
-      this.#dispatch({ type: 'tls-started', tls: tlsInfoOf(secure) });
+      const tls = tlsInfoOf(secure);
+      this.#log.info({ tls }, 'tls started');
+      this.#dispatch({ type: 'tls-started', tls });
       this.#pump();
     });
-    secure.once('error', () => this.#options.observer.tlsHandshake?.(false));
+    // An error after the handshake (a reset mid-session) is not a handshake failure.
+    secure.once('error', (error) => {
+      if (handshaken) return;
+      this.#options.observer.tlsHandshake?.(false);
+      this.#log.info({ err: error.message }, 'tls handshake failed');
+    });
     this.#attach(secure);
   }
 
@@ -334,7 +491,9 @@ export class SmtpConnection {
   #onClose(): void {
     if (this.#gone) return;
     this.#gone = true;
-    this.#cancel.abort();
+    // Only a call in flight needs aborting (abort() builds a DOMException with a stack trace).
+    if (this.#hookInFlight) this.#cancel?.abort();
+    if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
     this.#hold(0);
     this.#decoder = null;
     this.#bdat = null;
@@ -343,5 +502,20 @@ export class SmtpConnection {
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');
     this.#resolveClosed();
+  }
+}
+
+/** What replies produced from `state` answer: the pending step's decision, or a command. */
+function replyStepOf(state: SessionState): ReplyStep {
+  switch (state.phase) {
+    case 'waiting':
+      return state.pending.step;
+    case 'data':
+    case 'bdat':
+      return 'data';
+    case 'auth':
+      return 'auth'; // the rest of an AUTH exchange (RFC 4954 §4)
+    default:
+      return 'command';
   }
 }

@@ -1,35 +1,62 @@
-// The gateway's lifecycle: listeners, admission limits, implicit TLS, and graceful shutdown.
-import { randomBytes } from 'node:crypto';
-import { type AddressInfo, createServer, isIPv4, type Server, type Socket } from 'node:net';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+// The gateway's lifecycle: listeners, sessions, certificates, and graceful shutdown.
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
-import type { SessionInfo, TlsInfo } from '../../functions/sdk/wire.ts';
+import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
 import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
-import { formatReply, reply } from '../smtp/reply.ts';
-import { SmtpConnection, tlsInfoOf } from './connection.ts';
+import type { AuthSettings } from '../smtp/session-state.ts';
+import { Admission, type NetworkList } from './admission.ts';
+import { AuthLockout } from './auth-lockout.ts';
+import { SmtpConnection } from './connection.ts';
+import { Intake, normalizeAddress, type SessionStart } from './intake.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver } from './observer.ts';
+import { newSessionId } from './session-id.ts';
+import { type TlsPair, TlsStore } from './tls-store.ts';
+
+export type { NetworkList } from './admission.ts';
+export { normalizeAddress } from './intake.ts';
+export type { TlsPair } from './tls-store.ts';
 
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
   /** SMTPS: TLS from the first byte (RFC 8314 §3.3). */
   readonly implicitTls: boolean;
+  /** MAIL needs STARTTLS first on this listener (RFC 3207 §4, 530 5.7.0); or-ed with `GatewayOptions.requireTls`. */
+  readonly requireTls?: boolean;
+  /** MAIL needs AUTH first on this listener (submission, RFC 6409 §4.3); or-ed with `GatewayOptions.requireAuth`. */
+  readonly requireAuth?: boolean;
 }
 
 export interface GatewayOptions {
   readonly listen: readonly ListenAddress[];
   readonly hostname: string;
   readonly handler: Handler;
-  /** PEM certificate chain and key; enables STARTTLS and implicit-TLS listeners. */
-  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer } | null;
+  /**
+   * PEM certificate chain and key, or several, chosen per handshake by SNI (the first is the
+   * default); enables STARTTLS and implicit-TLS listeners.
+   */
+  readonly tls?: TlsPair | readonly TlsPair[] | null;
   readonly maxMessageBytes?: number;
   readonly maxRecipients?: number;
   readonly maxConnections?: number;
-  /** Loopback clients are exempt, as Postfix exempts its own networks. */
+  /** Concurrent sessions per client address; direct loopback clients are exempt (admission.ts). */
   readonly maxConnectionsPerIp?: number;
+  /** New connections per minute per client address, 0 for no limit; direct loopback clients are exempt. */
+  readonly maxConnectionsPerIpPerMinute?: number;
+  /**
+   * Connections from these addresses must start with a PROXY protocol v1/v2 header, whose
+   * client address then stands for the session; connections from others must not carry one.
+   */
+  readonly trustedProxies?: NetworkList | null;
+  /** Only these clients are served (checked before the banner); absent or empty serves all. */
+  readonly allowNetworks?: NetworkList | null;
+  /** These clients get 554 5.7.1 instead of the banner; wins over `allowNetworks`. */
+  readonly denyNetworks?: NetworkList | null;
+  /** How long a trusted proxy has to send its whole PROXY header. */
+  readonly proxyHeaderTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   readonly dataTimeoutMs?: number;
   readonly functionTimeoutMs?: number;
@@ -40,15 +67,27 @@ export interface GatewayOptions {
   readonly shutdownGraceMs?: number;
   readonly maxBytesInFlight?: number;
   readonly requireTls?: boolean;
+  /** MAIL needs AUTH first on every listener; see also `ListenAddress.requireAuth`. */
+  readonly requireAuth?: boolean;
+  /**
+   * Offer SMTP AUTH (RFC 4954); the handler's `auth` hook decides. Over TLS only unless
+   * `allowInsecure`. Absent or null: AUTH is not offered.
+   */
+  readonly auth?: { readonly allowInsecure: boolean } | null;
   readonly logger?: Logger;
   readonly observer?: GatewayObserver;
 }
+
+// Failed AUTH attempts in one session before 421 (the per-address lockout is in auth-lockout.ts).
+const AUTH_FAILURES_PER_SESSION = 3;
 
 const DEFAULTS = {
   maxMessageBytes: 10 * 1024 * 1024,
   maxRecipients: 100,
   maxConnections: 1000,
   maxConnectionsPerIp: 50,
+  maxConnectionsPerIpPerMinute: 120,
+  proxyHeaderTimeoutMs: 5_000,
   idleTimeoutMs: 300_000,
   dataTimeoutMs: 600_000,
   functionTimeoutMs: 30_000,
@@ -61,23 +100,17 @@ const DEFAULTS = {
 /** After the grace period, how long aborted sessions get to send their 451 before sockets are destroyed. */
 const ABORT_WAIT_MS = 2_000;
 
-const tooManyConnections = formatReply(
-  reply(421, '4.7.0', 'Too many connections, try again later'),
-);
-const tooManyFromAddress = formatReply(
-  reply(421, '4.7.0', 'Too many connections from your address, try again later'),
-);
-
 export class Gateway {
   readonly #options: GatewayOptions;
   readonly #limits: typeof DEFAULTS;
   readonly #log: Logger;
   readonly #observer: GatewayObserver;
   readonly #memory: MemoryBudget;
+  readonly #authLockout = new AuthLockout();
   readonly #servers: { server: Server; listen: ListenAddress }[] = [];
   readonly #sessions = new Set<SmtpConnection>();
-  readonly #perIp = new Map<string, number>();
-  #secureContext: SecureContext | null;
+  readonly #intake: Intake<ListenAddress>;
+  readonly #tls: TlsStore;
   #stopping: Promise<void> | null = null;
 
   constructor(options: GatewayOptions) {
@@ -86,7 +119,25 @@ export class Gateway {
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.#observer = options.observer ?? {};
     this.#memory = new MemoryBudget(this.#limits.maxBytesInFlight);
-    this.#secureContext = options.tls ? secureContextOf(options.tls) : null;
+    this.#tls = new TlsStore(tlsPairsOf(options.tls));
+    this.#intake = new Intake({
+      maxConnections: this.#limits.maxConnections,
+      proxyHeaderTimeoutMs: this.#limits.proxyHeaderTimeoutMs,
+      handshakeTimeoutMs: this.#limits.idleTimeoutMs,
+      trustedProxies: options.trustedProxies ?? null,
+      admission: new Admission({
+        allow: options.allowNetworks ?? null,
+        deny: options.denyNetworks ?? null,
+        maxConnectionsPerIp: this.#limits.maxConnectionsPerIp,
+        maxConnectionsPerIpPerMinute: this.#limits.maxConnectionsPerIpPerMinute,
+      }),
+      tls: this.#tls,
+      observer: this.#observer,
+      log: this.#log,
+      sessionCount: () => this.#sessions.size,
+      stopping: () => this.#stopping !== null,
+      startSession: (socket, start) => this.#startSession(socket, start),
+    });
   }
 
   /** Sessions open right now. */
@@ -108,15 +159,20 @@ export class Gateway {
     return this.#servers.length > 0 && this.#stopping === null;
   }
 
-  /** Replaces the certificate for new handshakes; open sessions keep theirs. */
-  setTls(tls: { readonly cert: string | Buffer; readonly key: string | Buffer }): void {
-    this.#secureContext = secureContextOf(tls);
+  /**
+   * Replaces the certificates for new handshakes (STARTTLS in sessions already open included);
+   * sessions already in TLS keep theirs, and no session is dropped.
+   *
+   * @throws Error when a pair is unusable; the certificates in use are then kept.
+   */
+  setTls(tls: TlsPair | readonly TlsPair[]): void {
+    this.#tls.replace(tlsPairsOf(tls));
   }
 
   async start(): Promise<AddressInfo[]> {
     for (const listen of this.#options.listen) {
       const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
-        this.#onConnection(socket, listen),
+        this.#intake.accept(socket, listen),
       );
       await new Promise<void>((resolve, reject) => {
         server.once('error', (cause) =>
@@ -147,6 +203,7 @@ export class Gateway {
       this.#servers.map(({ server }) => new Promise((resolve) => server.close(resolve))),
     );
     this.#log.info({ sessions: this.#sessions.size }, 'shutting down');
+    this.#intake.destroyPending();
     for (const session of this.#sessions) session.shutdown();
     const allClosed = (): Promise<unknown> => Promise.all([...this.#sessions].map((s) => s.closed));
     if (!(await settlesWithin(allClosed(), this.#limits.shutdownGraceMs))) {
@@ -158,46 +215,31 @@ export class Gateway {
     this.#log.info('stopped');
   }
 
-  #onConnection(socket: Socket, listen: ListenAddress): void {
-    socket.on('error', () => {}); // errors before the session owns the socket are only disconnects
-    if (this.#stopping !== null) return void socket.destroy();
-    const address = normalizeAddress(socket.remoteAddress ?? '');
-    if (this.#sessions.size >= this.#limits.maxConnections) {
-      this.#observer.refused?.('max-connections');
-      return void socket.end(tooManyConnections);
-    }
-    const count = this.#perIp.get(address) ?? 0;
-    if (count >= this.#limits.maxConnectionsPerIp && !isLoopback(address)) {
-      this.#observer.refused?.('max-connections-per-ip');
-      return void socket.end(tooManyFromAddress);
-    }
-    if (!listen.implicitTls) return void this.#startSession(socket, address, null);
-    if (this.#secureContext === null) return void socket.destroy();
-    const secure = new TLSSocket(socket, { isServer: true, secureContext: this.#secureContext });
-    secure.setTimeout(this.#limits.idleTimeoutMs, () => secure.destroy());
-    secure.once('error', () => this.#observer.tlsHandshake?.(false));
-    secure.once('secure', () => {
-      secure.setTimeout(0);
-      this.#observer.tlsHandshake?.(true);
-      this.#startSession(secure, address, tlsInfoOf(secure));
-    });
+  #authSettings(clientAddress: string): AuthSettings | null {
+    const auth = this.#options.auth;
+    if (!auth) return null;
+    return {
+      allowInsecure: auth.allowInsecure,
+      maxFailures: AUTH_FAILURES_PER_SESSION,
+      isLockedOut: () => this.#authLockout.isLockedOut(clientAddress, performance.now()),
+    };
   }
 
-  #startSession(socket: Socket, clientAddress: string, tls: TlsInfo | null): void {
+  #startSession(socket: Socket, start: SessionStart<ListenAddress>): void {
+    const { client, server, listen } = start;
     const info: SessionInfo = {
-      id: randomBytes(8).toString('hex'),
-      client: { address: clientAddress, port: socket.remotePort ?? 0 },
+      id: newSessionId(),
+      client: { address: client.address, port: client.port },
       server: {
-        address: normalizeAddress(socket.localAddress ?? ''),
-        port: socket.localPort ?? 0,
+        address: server?.address ?? normalizeAddress(socket.localAddress ?? ''),
+        port: server?.port ?? socket.localPort ?? 0,
         hostname: this.#options.hostname,
       },
       helo: null,
-      tls,
+      tls: start.tls,
       auth: null,
-      proxied: false,
+      proxied: client.proxied,
     };
-    this.#perIp.set(clientAddress, (this.#perIp.get(clientAddress) ?? 0) + 1);
     const limits = this.#limits;
     const session = new SmtpConnection(socket, info, {
       settings: {
@@ -205,10 +247,17 @@ export class Gateway {
         maxMessageBytes: limits.maxMessageBytes,
         maxRecipients: limits.maxRecipients,
         maxBadCommands: limits.maxBadCommands,
-        tlsAvailable: this.#secureContext !== null,
-        requireTls: this.#options.requireTls ?? false,
+        tlsAvailable: this.#tls.available,
+        requireTls: (this.#options.requireTls ?? false) || (listen.requireTls ?? false),
+        requireAuth: (this.#options.requireAuth ?? false) || (listen.requireAuth ?? false),
         isOverMemoryBudget: () => this.#memory.isOver(),
+        auth: this.#authSettings(client.address),
+        // XCLIENT is for the same hosts trusted to speak PROXY protocol: they vouch for the client.
+        xclient:
+          this.#options.trustedProxies?.contains(normalizeAddress(socket.remoteAddress ?? '')) ??
+          false,
       },
+      onAuthResult: (ok) => this.#authLockout.record(client.address, ok, performance.now()),
       handler: this.#options.handler,
       functionTimeoutMs: limits.functionTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
@@ -216,7 +265,7 @@ export class Gateway {
       bareLf: this.#options.bareLf ?? 'normalize',
       longLines: this.#options.longLines ?? 'accept',
       greetingDelayMs: limits.greetingDelayMs,
-      secureContext: this.#secureContext,
+      tls: this.#tls,
       memory: this.#memory,
       observer: this.#observer,
       log: this.#log,
@@ -224,9 +273,7 @@ export class Gateway {
     this.#sessions.add(session);
     void session.closed.then(() => {
       this.#sessions.delete(session);
-      const left = (this.#perIp.get(clientAddress) ?? 1) - 1;
-      if (left === 0) this.#perIp.delete(clientAddress);
-      else this.#perIp.set(clientAddress, left);
+      start.release();
     });
     if (this.#stopping !== null) session.shutdown();
   }
@@ -242,7 +289,7 @@ function validate(options: GatewayOptions): typeof DEFAULTS {
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     const value = options[key];
     if (value === undefined) continue;
-    const zeroAllowed = key === 'greetingDelayMs';
+    const zeroAllowed = key === 'greetingDelayMs' || key === 'maxConnectionsPerIpPerMinute';
     if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
       throw new MxhookError(
         'ERR_CONFIG_INVALID',
@@ -253,10 +300,16 @@ function validate(options: GatewayOptions): typeof DEFAULTS {
   }
   if (options.listen.length === 0)
     throw new MxhookError('ERR_CONFIG_INVALID', 'option listen needs at least one address');
-  if (options.listen.some((l) => l.implicitTls) && !options.tls) {
+  if (options.listen.some((l) => l.implicitTls) && !hasTls(options.tls)) {
     throw new MxhookError(
       'ERR_CONFIG_INVALID',
       'option listen has an implicit-TLS address but option tls is missing',
+    );
+  }
+  if (options.listen.some((l) => l.requireTls) && !hasTls(options.tls)) {
+    throw new MxhookError(
+      'ERR_CONFIG_INVALID',
+      'option listen has a require-TLS address but option tls is missing',
     );
   }
   if (typeof options.handler?.data !== 'function')
@@ -264,22 +317,17 @@ function validate(options: GatewayOptions): typeof DEFAULTS {
   return limits;
 }
 
-function secureContextOf(tls: {
-  readonly cert: string | Buffer;
-  readonly key: string | Buffer;
-}): SecureContext {
-  // RFC 8996 deprecates TLS 1.0 and 1.1.
-  return createSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+function tlsPairsOf(tls: TlsPair | readonly TlsPair[] | null | undefined): readonly TlsPair[] {
+  if (!tls) return [];
+  return isPairList(tls) ? tls : [tls];
 }
 
-/** `::ffff:192.0.2.1` (an IPv4 client on a dual-stack socket) is reported as `192.0.2.1`. */
-export function normalizeAddress(address: string): string {
-  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return isIPv4(mapped) ? mapped : address;
+function isPairList(tls: TlsPair | readonly TlsPair[]): tls is readonly TlsPair[] {
+  return Array.isArray(tls);
 }
 
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.');
+function hasTls(tls: TlsPair | readonly TlsPair[] | null | undefined): boolean {
+  return tlsPairsOf(tls).length > 0;
 }
 
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -15,6 +15,20 @@ const REJECT: HookOutcome = Object.freeze({
 
 type AnyHook = (call: HookCall & { signal: AbortSignal }) => unknown;
 
+/**
+ * The outcome of a step whose handler has no hook, known without calling anything: accepted —
+ * except AUTH, where unchecked credentials must never pass. Null when there is a hook to call.
+ */
+export function outcomeWithoutHook(handler: Handler, step: HookCall['step']): HookOutcome | null {
+  if (handler[step] !== undefined) return null;
+  return step === 'auth' ? REJECT : ACCEPT;
+}
+
+/**
+ * Runs the step's hook, giving it a signal that aborts at the deadline or when `cancel` aborts.
+ * One AbortController and one cleared timer per call: AbortSignal.timeout() would leave its timer
+ * alive for the whole timeout after every call, and AbortSignal.any() costs more than both.
+ */
 export async function runHook(
   handler: Handler,
   call: HookCall,
@@ -22,25 +36,29 @@ export async function runHook(
   cancel: AbortSignal,
 ): Promise<HookOutcome> {
   const hook = handler[call.step] as AnyHook | undefined;
-  // A step without a hook is accepted — except AUTH: unchecked credentials must never pass.
-  if (hook === undefined) return call.step === 'auth' ? REJECT : ACCEPT;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([cancel, deadline]);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () =>
-      reject(
-        deadline.aborted
-          ? new MxhookError(
-              'ERR_HOOK_TIMEOUT',
-              `${call.step} hook took longer than ${timeoutMs} ms`,
-            )
-          : new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`),
-      );
-    signal.addEventListener('abort', onAbort, { once: true });
+  if (hook === undefined) return outcomeWithoutHook(handler, call.step)!;
+  const controller = new AbortController();
+  let stop!: (error: MxhookError) => void;
+  const stopped = new Promise<never>((_, reject) => {
+    stop = (error) => {
+      // The race is lost to `stopped` before the hook hears of the abort, so the failure is ours.
+      reject(error);
+      controller.abort(error);
+    };
   });
+  const timer = setTimeout(
+    () =>
+      stop(
+        new MxhookError('ERR_HOOK_TIMEOUT', `${call.step} hook took longer than ${timeoutMs} ms`),
+      ),
+    timeoutMs,
+  );
+  const onCancel = (): void =>
+    stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`));
+  if (cancel.aborted) onCancel();
+  else cancel.addEventListener('abort', onCancel, { once: true });
   try {
-    const response = await Promise.race([hook({ ...call, signal }), aborted]);
+    const response = await Promise.race([hook({ ...call, signal: controller.signal }), stopped]);
     // undefined accepts every step but data: a data hook must say so explicitly.
     if (response === undefined)
       return call.step === 'data' ? { ok: false, error: 'ERR_HOOK_RESPONSE: no answer' } : ACCEPT;
@@ -52,6 +70,7 @@ export async function runHook(
       error: `${code}: ${error instanceof Error ? error.message : String(error)}`,
     };
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+    cancel.removeEventListener('abort', onCancel);
   }
 }

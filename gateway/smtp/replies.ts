@@ -52,6 +52,7 @@ export const replies = {
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'), // RFC 5321 §4.5.3.1.10
   tooManyErrors: closing(reply(421, '4.7.0', 'Too many errors, closing connection')),
   timeout: closing(reply(421, '4.4.2', 'Idle timeout, closing connection')),
+  dataTimeout: closing(reply(421, '4.4.2', 'Timeout waiting for message data, closing connection')),
   earlyTalker: closing(reply(554, '5.5.1', 'Protocol error: client sent data before the greeting')),
   memoryBudget: reply(452, '4.3.1', 'Insufficient system storage, try again later'), // RFC 3463 §3.4
   bareLf: reply(

@@ -26,7 +26,8 @@ export function formatReply(r: Reply): string {
   const last = r.lines.length - 1;
   let out = '';
   for (let i = 0; i <= last; i++) {
-    const text = `${prefix}${r.lines[i]}`.trimEnd();
+    // RFC 5321 §4.2: reply text is HT and printable US-ASCII; an echoed UTF-8 EHLO name is not.
+    const text = `${prefix}${r.lines[i]}`.replace(/[^\t\x20-\x7e]/g, '?').trimEnd();
     out += `${r.code}${i === last ? ' ' : '-'}${text}\r\n`;
   }
   return out;

@@ -89,7 +89,11 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
     case 'early-talker':
       return respond(CLOSED, replies.earlyTalker);
     case 'timeout':
-      return respond(CLOSED, replies.timeout);
+      // RFC 5321 §4.5.3.2: the client stopped sending a command, or the message it was sending.
+      return respond(
+        CLOSED,
+        state.phase === 'data' || state.phase === 'bdat' ? replies.dataTimeout : replies.timeout,
+      );
     case 'shutdown':
       return onShutdown(state, settings);
   }

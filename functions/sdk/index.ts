@@ -1,0 +1,52 @@
+// The mxhook functions SDK: wire types, signing, verification, response helpers and Hono helpers.
+export * from './codes.ts';
+export type { MxhookErrorCode, UsageErrorCode, VerifyErrorCode } from './errors.ts';
+export { MxhookError, MxhookVerifyError } from './errors.ts';
+export type { MxhookOptions, MxhookVariables, StepHandler, StepHandlers } from './hono.ts';
+export { mxhook, mxhookVerify } from './hono.ts';
+export type { Interpretation, InterpretedReply } from './interpret.ts';
+export {
+  interpretResponse,
+  MAX_HEADER_LINE_CHARS,
+  MAX_HEADERS,
+  MAX_LINE_CHARS,
+  MAX_LINES,
+  replyKind,
+} from './interpret.ts';
+export type { HmacSecret, RemoteJwksOptions, VerifyJwks, VerifyKeys } from './keys.ts';
+export type { MemorySeenIdStoreOptions, SeenIdStore } from './replay.ts';
+export { MemorySeenIdStore } from './replay.ts';
+export type {
+  AcceptCode,
+  ActionReply,
+  CodeOptions,
+  CodeReply,
+  PermanentCode,
+  RecordedHeaders,
+  ResponseFor,
+  TemporaryCode,
+} from './responses.ts';
+export { accept, defer, reject, withHeaders } from './responses.ts';
+export { secretKid } from './secret.ts';
+export type {
+  Ed25519PublicJwk,
+  KeyIdOptions,
+  PublicJwks,
+  SigningAlgorithm,
+  SigningKey,
+  SigningKeyInput,
+} from './sign.ts';
+export {
+  importEd25519PrivateKey,
+  importHmacSecret,
+  importSigningKey,
+  MIN_SECRET_BYTES,
+  publicJwks,
+  SIGNATURE_TYPE,
+  signBody,
+} from './sign.ts';
+export type { BodyInput } from './verify.ts';
+export { verify, verifyBody } from './verify.ts';
+export type { VerifyOptions } from './verify-options.ts';
+export { DEFAULT_TOLERANCE_SECONDS } from './verify-options.ts';
+export * from './wire.ts';

@@ -1,0 +1,70 @@
+// Refuses settings that are each valid alone but contradict each other.
+import { ConfigError } from '../errors.ts';
+import type { GatewayConfig } from './types.ts';
+
+/** Throws a ConfigError naming the variable that has to change. */
+export function checkConsistency(config: GatewayConfig, requireFunctionUrl: boolean): void {
+  if (config.functionUrl === null && requireFunctionUrl) {
+    throw new ConfigError(
+      'MXHOOK_FUNCTION_URL',
+      'is required: the base URL of your function, e.g. https://mx.example.workers.dev',
+    );
+  }
+  if (
+    config.functionUrl !== null &&
+    config.signingSecrets.length === 0 &&
+    config.signingKeys.length === 0
+  ) {
+    throw new ConfigError(
+      'MXHOOK_SIGNING_SECRET',
+      'or MXHOOK_SIGNING_KEY is required with MXHOOK_FUNCTION_URL: every function call is signed',
+    );
+  }
+  const tlsListener = config.listen.find((listener) => listener.implicitTls);
+  if (tlsListener !== undefined && config.tls === null) {
+    throw new ConfigError(
+      'MXHOOK_LISTEN',
+      `the /tls listener on port ${tlsListener.port} needs MXHOOK_TLS_CERT and MXHOOK_TLS_KEY`,
+    );
+  }
+  if (config.maxBytesInFlight < config.maxMessageBytes) {
+    throw new ConfigError(
+      'MXHOOK_MAX_BYTES_IN_FLIGHT',
+      `${config.maxBytesInFlight} is below MXHOOK_MAX_MESSAGE_SIZE (${config.maxMessageBytes}), so a message of the largest allowed size could never be received`,
+    );
+  }
+  if (config.requireTls && config.tls === null) {
+    throw new ConfigError('MXHOOK_REQUIRE_TLS', 'needs MXHOOK_TLS_CERT and MXHOOK_TLS_KEY');
+  }
+  const requireTlsListener = config.listen.find((listener) => listener.requireTls);
+  if (requireTlsListener !== undefined && config.tls === null) {
+    throw new ConfigError(
+      'MXHOOK_LISTEN',
+      `the /require-tls listener on port ${requireTlsListener.port} needs MXHOOK_TLS_CERT and MXHOOK_TLS_KEY`,
+    );
+  }
+  const requireAuthListener = config.listen.find((listener) => listener.requireAuth);
+  if (requireAuthListener !== undefined && config.auth === 'off') {
+    throw new ConfigError(
+      'MXHOOK_LISTEN',
+      `the /require-auth listener on port ${requireAuthListener.port} needs MXHOOK_AUTH=function or MXHOOK_AUTH=users`,
+    );
+  }
+  if (config.requireAuth && config.auth === 'off') {
+    throw new ConfigError('MXHOOK_REQUIRE_AUTH', 'needs MXHOOK_AUTH=function or MXHOOK_AUTH=users');
+  }
+  if (config.auth === 'function' && config.functionUrl === null) {
+    throw new ConfigError('MXHOOK_AUTH', '"function" needs MXHOOK_FUNCTION_URL');
+  }
+  // RFC 4954 §4 and RFC 8314 §3: credentials do not cross an unencrypted connection, so with
+  // no certificate AUTH could never be offered.
+  if (config.auth !== 'off' && config.tls === null && !config.authAllowInsecure) {
+    throw new ConfigError(
+      'MXHOOK_AUTH',
+      `"${config.auth}" needs MXHOOK_TLS_CERT and MXHOOK_TLS_KEY (AUTH is offered only over TLS), or MXHOOK_AUTH_ALLOW_INSECURE=true for local testing`,
+    );
+  }
+  if (config.auth === 'users' && config.authUsersPath === null) {
+    throw new ConfigError('MXHOOK_AUTH_USERS', 'is required when MXHOOK_AUTH=users');
+  }
+}

@@ -1,0 +1,126 @@
+// Gathers raw MXHOOK_ values from flags, the environment and a .env file, highest priority first.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError } from '../errors.ts';
+import { errorCode } from './error-code.ts';
+import { closest } from './suggest.ts';
+import {
+  flagFor,
+  VARIABLE_PREFIX,
+  VARIABLES,
+  type VariableName,
+  variableForFlag,
+  variableSpec,
+} from './variables.ts';
+
+export interface SourcesInput {
+  /** The environment, e.g. `process.env`; only `MXHOOK_` names are looked at. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Flag arguments only, e.g. `['--listen', '0.0.0.0:25', '--require-tls']`. */
+  readonly argv: readonly string[];
+  /** Directory whose `.env` file is read when present; null reads none. */
+  readonly cwd: string | null;
+}
+
+const NAMES: readonly string[] = VARIABLES.map((spec) => spec.name);
+const FLAGS: readonly string[] = NAMES.map(flagFor);
+const BOOLEAN_WORD = /^(true|false|yes|no|1|0)$/i;
+
+/**
+ * Every variable that some source sets, with the value from the highest-priority source:
+ * flags, then the environment, then `.env`. Unknown `MXHOOK_` names and unknown flags are
+ * errors, so a typo cannot silently leave a default in place.
+ */
+export function collectSettings(input: SourcesInput): ReadonlyMap<VariableName, string> {
+  const settings = new Map<VariableName, string>();
+  const layers = [
+    input.cwd === null ? null : fromDotenv(input.cwd),
+    fromEnvironment(input.env, 'in the environment'),
+    fromFlags(input.argv),
+  ];
+  for (const layer of layers) {
+    if (layer === null) continue;
+    for (const [name, value] of layer) settings.set(name, value);
+  }
+  return settings;
+}
+
+function known(name: string, where: string): VariableName {
+  if (variableSpec(name) !== undefined) return name as VariableName;
+  const suggestion = closest(name, NAMES);
+  throw new ConfigError(
+    name,
+    `unknown variable ${where}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
+  );
+}
+
+function fromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+  where: string,
+): Map<VariableName, string> {
+  const values = new Map<VariableName, string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(VARIABLE_PREFIX) || value === undefined) continue;
+    values.set(known(name, where), value);
+  }
+  return values;
+}
+
+function fromDotenv(cwd: string): Map<VariableName, string> | null {
+  const path = join(cwd, '.env');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError('.env', `cannot read ${path} (${errorCode(error)})`, { cause: error });
+  }
+  // parseEnv only parses: process.env is left alone, so this file cannot leak settings into
+  // libraries or child processes.
+  return fromEnvironment(parseEnv(text), `in ${path}`);
+}
+
+function fromFlags(argv: readonly string[]): Map<VariableName, string> {
+  const values = new Map<VariableName, string>();
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index] ?? '';
+    if (!argument.startsWith('--') || argument === '--') {
+      throw new ConfigError(
+        'argv',
+        `unexpected argument ${JSON.stringify(argument)}; settings are flags such as --listen 0.0.0.0:25`,
+      );
+    }
+    const equals = argument.indexOf('=');
+    const flagName = argument.slice(2, equals === -1 ? undefined : equals);
+    const flag = `--${flagName}`;
+    const name = variableForFlag(flagName);
+    const spec = variableSpec(name);
+    if (spec === undefined || flagFor(name) !== flag) {
+      const suggestion = closest(flag, FLAGS);
+      throw new ConfigError(
+        name,
+        `unknown flag ${flag}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
+      );
+    }
+    let value: string;
+    if (equals !== -1) {
+      value = argument.slice(equals + 1);
+    } else {
+      const next = argv[index + 1];
+      if (spec.boolean === true && (next === undefined || !BOOLEAN_WORD.test(next))) {
+        value = 'true';
+      } else if (next === undefined || next.startsWith('--')) {
+        throw new ConfigError(name, `flag ${flag} needs a value`);
+      } else {
+        value = next;
+        index++;
+      }
+    }
+    if (values.has(spec.name as VariableName)) {
+      throw new ConfigError(name, `flag ${flag} is given more than once`);
+    }
+    values.set(spec.name as VariableName, value);
+  }
+  return values;
+}

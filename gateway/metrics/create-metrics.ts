@@ -1,0 +1,155 @@
+// Prometheus metrics for operators: a private prom-client registry fed by the gateway's observer.
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+  type RegistryContentType,
+} from 'prom-client';
+import { STEPS } from '../../functions/sdk/wire.ts';
+import type { GatewayObserver } from '../server/observer.ts';
+import {
+  CODE_CLASSES,
+  HOOK_OUTCOMES,
+  REJECTION_REASONS,
+  REPLY_STEPS,
+  TRANSACTION_OUTCOMES,
+} from './labels.ts';
+import { MetricsObserver } from './metrics-observer.ts';
+
+export const METRIC_PREFIX = 'mxhook_';
+
+/**
+ * Function call latency buckets, in seconds: from a function on the same host (about 1 ms) to the
+ * default MXHOOK_FUNCTION_TIMEOUT (30 s), roughly ×2.5 apart.
+ */
+export const CALL_LATENCY_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
+export interface MetricsOptions {
+  /** Also export prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC); default true. */
+  readonly processMetrics?: boolean;
+}
+
+export interface GatewayMetrics {
+  /** Pass to the gateway (`createGateway({ observer })` or `serve(config, { observer })`). */
+  readonly observer: GatewayObserver;
+  /** The `Content-Type` of `render()`'s output. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+  /** The registry, to add application metrics to. */
+  readonly registry: Registry<RegistryContentType>;
+}
+
+/**
+ * Creates a registry of its own (never prom-client's global one, so two gateways in one process,
+ * or a host application's metrics, do not collide) and the observer that feeds it.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * await serve(config, { observer: metrics.observer, metrics });
+ */
+export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const latency = new Histogram({
+    name: `${METRIC_PREFIX}function_call_duration_seconds`,
+    help: 'Time the function took to answer one step, by step and outcome (accepted, rejected, deferred, failed).',
+    labelNames: ['step', 'outcome'] as const,
+    buckets: [...CALL_LATENCY_BUCKETS],
+    registers,
+  });
+  // Bound once per label pair, so an observation does not build a label object.
+  const latencyByLabels = STEPS.flatMap((step) =>
+    HOOK_OUTCOMES.map((outcome) => latency.labels(step, outcome)),
+  );
+  const observer = new MetricsObserver((step, outcome, seconds) =>
+    latencyByLabels[step * HOOK_OUTCOMES.length + outcome]!.observe(seconds),
+  );
+
+  new Gauge({
+    name: `${METRIC_PREFIX}sessions_open`,
+    help: 'SMTP sessions open now.',
+    registers,
+    collect() {
+      this.set(observer.sessionsOpen);
+    },
+  });
+  counter(registry, 'sessions_total', 'SMTP sessions opened.', [], () => [
+    [{}, observer.sessionsTotal],
+  ]);
+  const transactionLabels = TRANSACTION_OUTCOMES.map((outcome) => ({ outcome }));
+  counter(
+    registry,
+    'transactions_total',
+    'Mail transactions ended, by outcome: accepted, rejected, deferred or failed (the data function), too-large, or refused (bare LF, long line).',
+    ['outcome'],
+    () => transactionLabels.map((labels, i) => [labels, observer.transactions[i]!]),
+  );
+  const replyLabels = REPLY_STEPS.flatMap((step) => CODE_CLASSES.map((code) => ({ step, code })));
+  counter(
+    registry,
+    'replies_total',
+    'SMTP replies sent, by the step they answer (command: any other command or event) and code class.',
+    ['step', 'code'],
+    () => replyLabels.map((labels, i) => [labels, observer.replies[i]!]),
+  );
+  const rejectionLabels = REJECTION_REASONS.map((reason) => ({ reason }));
+  counter(
+    registry,
+    'rejections_total',
+    "Refusals the gateway made itself (not its function's), by reason: limits, access, smuggling defences, timeouts. One per refused connection or refusing reply.",
+    ['reason'],
+    () => rejectionLabels.map((labels, i) => [labels, observer.rejections[i]!]),
+  );
+  const tlsLabels = [{ result: 'success' }, { result: 'failure' }];
+  counter(
+    registry,
+    'tls_handshakes_total',
+    'TLS handshakes (STARTTLS and implicit TLS), by result.',
+    ['result'],
+    () => tlsLabels.map((labels, i) => [labels, observer.tlsHandshakes[i]!]),
+  );
+  counter(
+    registry,
+    'received_bytes_total',
+    'Bytes read from SMTP clients (after TLS decryption).',
+    [],
+    () => [[{}, observer.receivedBytes]],
+  );
+  if (options.processMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  return {
+    observer,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    registry,
+  };
+}
+
+type Series = readonly [Readonly<Record<string, string>>, number];
+
+/** A counter whose values are read from the observer at scrape time. */
+function counter(
+  registry: Registry<RegistryContentType>,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  read: () => readonly Series[],
+): void {
+  new Counter({
+    name: `${METRIC_PREFIX}${name}`,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      // The observer holds the running totals; the counter only mirrors them for this scrape.
+      this.reset();
+      for (const [labels, value] of read()) this.inc(labels, value);
+    },
+  });
+}

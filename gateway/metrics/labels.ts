@@ -1,0 +1,78 @@
+// The label values every mxhook metric can take: fixed, small sets, so cardinality stays bounded.
+import { STEPS } from '../../functions/sdk/wire.ts';
+import type { RefusalReason, ReplyStep } from '../server/observer.ts';
+import { replies } from '../smtp/replies.ts';
+import type { Reply } from '../smtp/reply.ts';
+import type { TransactionOutcome } from '../smtp/session-state.ts';
+
+export type HookOutcome = 'accepted' | 'rejected' | 'deferred' | 'failed';
+
+// Written as records so the compiler checks every member of each union is listed.
+const hookOutcomes: Record<HookOutcome, true> = {
+  accepted: true,
+  rejected: true,
+  deferred: true,
+  failed: true,
+};
+const transactionOutcomes: Record<TransactionOutcome, true> = {
+  accepted: true,
+  rejected: true,
+  deferred: true,
+  failed: true,
+  'too-large': true,
+  refused: true,
+};
+const refusalReasons: Record<RefusalReason, true> = {
+  'max-connections': true,
+  'max-connections-per-ip': true,
+  'connection-rate-per-ip': true,
+  'access-denied': true,
+  'early-talker': true,
+  timeout: true,
+  'proxy-header': true,
+  'tls-handshake': true,
+  'starttls-injection': true,
+};
+
+export const HOOK_OUTCOMES = Object.keys(hookOutcomes) as readonly HookOutcome[];
+export const TRANSACTION_OUTCOMES = Object.keys(
+  transactionOutcomes,
+) as readonly TransactionOutcome[];
+export const REPLY_STEPS: readonly ReplyStep[] = [...STEPS, 'command'];
+export const CODE_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const;
+
+/**
+ * Refusals the core makes, recognised by their named reply (gateway/smtp/replies.ts). Refusals
+ * the shell reports itself (timeouts, early talkers) are left out so they are not counted twice,
+ * and so are replies that only pass on a function's answer or failure.
+ */
+const REPLY_REASONS: readonly (readonly [Reply, string])[] = [
+  [replies.tooManyErrors, 'too-many-errors'],
+  [replies.lineTooLong, 'line-too-long'],
+  [replies.httpRefused, 'http-request'],
+  [replies.messageTooBig, 'too-large'], // RFC 1870 §6: SIZE at MAIL, the end of DATA, a BDAT chunk
+  [replies.tooManyRecipients, 'too-many-recipients'],
+  [replies.memoryBudget, 'memory-budget'],
+  // With MXHOOK_BARE_LF=reject, the SMTP smuggling defence (CVE-2023-51764 and relatives).
+  [replies.bareLf, 'bare-lf'],
+  [replies.longLine, 'long-line'],
+];
+
+export const REJECTION_REASONS: readonly string[] = [
+  ...(Object.keys(refusalReasons) as RefusalReason[]),
+  ...REPLY_REASONS.map(([, reason]) => reason),
+];
+
+export const HOOK_OUTCOME_INDEX = indexOf(HOOK_OUTCOMES);
+export const TRANSACTION_OUTCOME_INDEX = indexOf(TRANSACTION_OUTCOMES);
+export const REPLY_STEP_INDEX = indexOf(REPLY_STEPS);
+export const STEP_INDEX = indexOf(STEPS);
+export const REJECTION_REASON_INDEX = indexOf(REJECTION_REASONS);
+/** The rejection reason index of a core refusal reply, by identity. */
+export const REPLY_REASON_INDEX: ReadonlyMap<Reply, number> = new Map(
+  REPLY_REASONS.map(([reply, reason]) => [reply, REJECTION_REASON_INDEX.get(reason)!]),
+);
+
+function indexOf<T>(values: readonly T[]): ReadonlyMap<T, number> {
+  return new Map(values.map((value, index) => [value, index]));
+}

@@ -1,0 +1,102 @@
+// Counts what the gateway reports into plain number slots; the registry reads them when scraped.
+//
+// The observer runs on the hot path (once per reply, per socket read), so it only indexes fixed
+// label tables and adds: no label objects, no label hashing, no strings built per call. prom-client
+// does that work once per scrape instead, in each metric's `collect` (see create-metrics.ts).
+// The one exception is function call latency: prom-client offers no way to load a histogram's
+// buckets, so each call is observed into it directly, through children bound to their labels
+// once. That happens once per function call, an HTTP round trip that dwarfs it.
+import type { Step } from '../../functions/sdk/wire.ts';
+import type { GatewayObserver, RefusalReason, ReplyStep } from '../server/observer.ts';
+import type { Reply } from '../smtp/reply.ts';
+import type { TransactionOutcome } from '../smtp/session-state.ts';
+import {
+  CODE_CLASSES,
+  HOOK_OUTCOME_INDEX,
+  type HookOutcome,
+  REJECTION_REASON_INDEX,
+  REJECTION_REASONS,
+  REPLY_REASON_INDEX,
+  REPLY_STEP_INDEX,
+  REPLY_STEPS,
+  STEP_INDEX,
+  TRANSACTION_OUTCOME_INDEX,
+  TRANSACTION_OUTCOMES,
+} from './labels.ts';
+
+/** Receives one function call's latency, by label indexes into STEPS and HOOK_OUTCOMES. */
+export type CallLatencySink = (step: number, outcome: number, seconds: number) => void;
+
+export class MetricsObserver implements GatewayObserver {
+  /** By TRANSACTION_OUTCOMES index. */
+  readonly transactions = new Float64Array(TRANSACTION_OUTCOMES.length);
+  /** By `REPLY_STEPS index * CODE_CLASSES.length + class index` (2xx = 0 … 5xx = 3). */
+  readonly replies = new Float64Array(REPLY_STEPS.length * CODE_CLASSES.length);
+  /** By REJECTION_REASONS index. */
+  readonly rejections = new Float64Array(REJECTION_REASONS.length);
+  /** Successful, then failed handshakes. */
+  readonly tlsHandshakes = new Float64Array(2);
+  readonly #callLatency: CallLatencySink;
+  #sessionsOpen = 0;
+  #sessionsTotal = 0;
+  #bytesReceived = 0;
+
+  constructor(callLatency: CallLatencySink) {
+    this.#callLatency = callLatency;
+  }
+
+  get sessionsOpen(): number {
+    return this.#sessionsOpen;
+  }
+
+  get sessionsTotal(): number {
+    return this.#sessionsTotal;
+  }
+
+  get receivedBytes(): number {
+    return this.#bytesReceived;
+  }
+
+  sessionOpened(): void {
+    this.#sessionsOpen++;
+    this.#sessionsTotal++;
+  }
+
+  sessionClosed(): void {
+    this.#sessionsOpen--;
+  }
+
+  reply(step: ReplyStep, reply: Reply): void {
+    const codeClass = ((reply.code / 100) | 0) - 2;
+    const stepIndex = REPLY_STEP_INDEX.get(step);
+    if (stepIndex !== undefined && codeClass >= 0 && codeClass < CODE_CLASSES.length)
+      this.replies[stepIndex * CODE_CLASSES.length + codeClass]! += 1;
+    const reason = REPLY_REASON_INDEX.get(reply);
+    if (reason !== undefined) this.rejections[reason]! += 1;
+  }
+
+  hookCall(step: Step, outcome: HookOutcome, durationMs: number): void {
+    const stepIndex = STEP_INDEX.get(step);
+    const outcomeIndex = HOOK_OUTCOME_INDEX.get(outcome);
+    if (stepIndex === undefined || outcomeIndex === undefined) return;
+    this.#callLatency(stepIndex, outcomeIndex, durationMs / 1000);
+  }
+
+  transactionEnded(outcome: TransactionOutcome): void {
+    const index = TRANSACTION_OUTCOME_INDEX.get(outcome);
+    if (index !== undefined) this.transactions[index]! += 1;
+  }
+
+  bytesReceived(count: number): void {
+    this.#bytesReceived += count;
+  }
+
+  tlsHandshake(ok: boolean): void {
+    this.tlsHandshakes[ok ? 0 : 1]! += 1;
+  }
+
+  refused(reason: RefusalReason): void {
+    const index = REJECTION_REASON_INDEX.get(reason);
+    if (index !== undefined) this.rejections[index]! += 1;
+  }
+}

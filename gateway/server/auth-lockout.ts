@@ -1,0 +1,50 @@
+// Counts failed AUTH attempts per client address, so password guessing from one address is cut off.
+
+/** Defaults: 10 failures within 15 minutes lock an address out until the window passes. */
+export const AUTH_LOCKOUT_FAILURES = 10;
+export const AUTH_LOCKOUT_WINDOW_MS = 15 * 60_000;
+// Beyond this many addresses the oldest are forgotten, so an attacker cannot exhaust memory.
+const MAX_ADDRESSES = 100_000;
+
+export class AuthLockout {
+  readonly #failures = new Map<string, { count: number; firstAt: number }>();
+  readonly #maxFailures: number;
+  readonly #windowMs: number;
+
+  constructor(maxFailures = AUTH_LOCKOUT_FAILURES, windowMs = AUTH_LOCKOUT_WINDOW_MS) {
+    this.#maxFailures = maxFailures;
+    this.#windowMs = windowMs;
+  }
+
+  isLockedOut(address: string, now: number): boolean {
+    const entry = this.#current(address, now);
+    return entry !== undefined && entry.count >= this.#maxFailures;
+  }
+
+  /** A success clears the address; a failure counts towards the lockout. */
+  record(address: string, ok: boolean, now: number): void {
+    if (ok) {
+      this.#failures.delete(address);
+      return;
+    }
+    const entry = this.#current(address, now);
+    if (entry !== undefined) {
+      entry.count += 1;
+      return;
+    }
+    if (this.#failures.size >= MAX_ADDRESSES) {
+      const oldest = this.#failures.keys().next().value;
+      if (oldest !== undefined) this.#failures.delete(oldest);
+    }
+    this.#failures.set(address, { count: 1, firstAt: now });
+  }
+
+  #current(address: string, now: number): { count: number; firstAt: number } | undefined {
+    const entry = this.#failures.get(address);
+    if (entry !== undefined && now - entry.firstAt >= this.#windowMs) {
+      this.#failures.delete(address);
+      return undefined;
+    }
+    return entry;
+  }
+}

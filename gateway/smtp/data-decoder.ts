@@ -1,0 +1,367 @@
+// Incremental, pure SMTP DATA decoder: finds <CRLF>.<CRLF>, unstuffs dots, enforces limits.
+//
+// The I/O shell feeds every chunk received after the `354` reply to `push` until it reports `done`;
+// the bytes after the end marker (`rest`) are the client's next, pipelined commands.
+//
+// Rules, exactly:
+//
+// - Lines are delimited by CRLF only. A "line start" is the first byte of the data (the CRLF that
+//   ended the DATA command line counts as the first CRLF) or the byte right after a CR LF pair in
+//   the input. Nothing else starts a line: not a bare LF, not a bare CR, not an LF after a
+//   removed dot.
+// - End of data is ONLY `.` CR LF at a line start, i.e. <CRLF>.<CRLF> (RFC 5321 §4.1.1.4). The CRLF
+//   before the dot is the last line ending of the message. `<LF>.<LF>`, `<LF>.<CRLF>`,
+//   `<CRLF>.<LF>`, `<CR>.<CRLF>`, `<CR>.<LF>` are content, never the end: they are the SMTP
+//   smuggling sequences (CVE-2023-51764 and relatives) that other servers mistook for it.
+// - Dot-unstuffing (RFC 5321 §4.5.2): a `.` at a line start that is not the end marker is removed.
+//   That includes `<CRLF>.<LF>`: the line (up to the next CRLF) starts with a period and has
+//   other characters, so §4.5.2 deletes the period; the LF after it is then a bare LF.
+// - Bare LF (an LF whose preceding input byte is not CR). Policy `normalize`: a CR is inserted
+//   before it in the output, so the message keeps the line structure the sender meant, and that is
+//   ALL it changes — it still does not start a line, so `a<LF>.<CRLF>` decodes to `a<CRLF>.<CRLF>`
+//   and `a<LF>..b` keeps both dots. Where the data ends can never depend on the policy, so a
+//   smuggled message cannot appear under one policy and not the other. Policy `reject`: the data is
+//   read to its real end and then reported as `bare-lf` (the reply must not come mid-data, or the
+//   rest of the message would be read as commands).
+// - Bare CR is content and is passed through unchanged under both policies.
+// - Size is the number of decoded bytes (after unstuffing, including inserted CRs). Once it exceeds
+//   `maxMessageBytes` everything held is freed and the rest is only scanned for the end marker.
+// - Line length is measured on the decoded output, up to and including its LF, so the stuffed dot is
+//   not counted (RFC 5321 §4.5.3.1.6: 1000 octets including CRLF, not counting the duplicated dot).
+// - When several problems occur the outcome reports the first of: too-large, bare-lf, long-line.
+//
+// Memory: decoded bytes are kept as a list of Buffers, never concatenated. Output of at least
+// VIEW_MIN_BYTES from one push is kept as a `subarray` view of the pushed chunk when it needed no
+// edit (no dot removed, no CR inserted), else written once into a Buffer of exactly its size.
+// Smaller outputs are copied into shared 64 KiB blocks, so a sender trickling one byte per TCP
+// segment cannot make us hold one Buffer object per byte. What is held is therefore the decoded
+// size, plus at most one block, plus the tail (end marker and pipelined commands) of the last chunk.
+// Views assume the caller never modifies a chunk after pushing it; Node's net and tls sockets hand
+// out a fresh Buffer for every 'data' event, so the shell can push them as they come.
+
+export type BareLfPolicy = 'normalize' | 'reject';
+export type LongLinePolicy = 'accept' | 'reject';
+
+export interface DataDecoderOptions {
+  /** Limit on the decoded (unstuffed) message size. */
+  readonly maxMessageBytes: number;
+  readonly bareLf: BareLfPolicy;
+  /** Text lines over 1000 octets including CRLF (RFC 5321 §4.5.3.1.6). */
+  readonly longLines: LongLinePolicy;
+}
+
+export type DataOutcome =
+  | { readonly kind: 'complete'; readonly chunks: readonly Buffer[]; readonly sizeBytes: number }
+  /** → 552 5.3.4; `sizeBytes` is how many decoded bytes were seen in total. */
+  | { readonly kind: 'too-large'; readonly sizeBytes: number }
+  /** Only when `bareLf` is `reject`. */
+  | { readonly kind: 'bare-lf' }
+  /** Only when `longLines` is `reject`. */
+  | { readonly kind: 'long-line' };
+
+export type DataPush =
+  /** The whole chunk was consumed; more is needed. */
+  | { readonly done: false }
+  /** `rest` holds the bytes after <CRLF>.<CRLF>. */
+  | { readonly done: true; readonly outcome: DataOutcome; readonly rest: Buffer };
+
+const CR = 0x0d;
+const LF = 0x0a;
+const DOT = 0x2e;
+
+/** RFC 5321 §4.5.3.1.6: maximum text line length including CRLF. */
+const MAX_LINE_BYTES = 1000;
+/** Output of one push at least this long gets a Buffer (or view) of its own instead of a block. */
+const VIEW_MIN_BYTES = 4096;
+/** Size of the blocks that small outputs are copied into; larger than VIEW_MIN_BYTES. */
+const BLOCK_BYTES = 64 * 1024;
+/** Below this length a byte loop beats the fixed cost of `Buffer.prototype.copy`. */
+const SHORT_COPY_BYTES = 16;
+/** Bytes looked at one by one before asking `indexOf` for the next LF (see nextLf). */
+const PEEK_BYTES = 8;
+
+// Where the decoder stands between two input bytes. Only these four facts (plus "was the previous
+// byte a CR", for classifying an LF) cross chunk boundaries, so a marker split anywhere is found.
+/** Inside a line. */
+const MID_LINE = 0;
+/** At a line start (after CRLF, or at the very start of the data). */
+const LINE_START = 1;
+/** Saw `.` at a line start; the dot is already dropped (stuffing or end marker, never content). */
+const AFTER_DOT = 2;
+/** Saw `.` CR at a line start; the CR is held back until we know whether LF (the end) follows. */
+const AFTER_DOT_CR = 3;
+type Phase = typeof MID_LINE | typeof LINE_START | typeof AFTER_DOT | typeof AFTER_DOT_CR;
+
+const PUSH_AGAIN: DataPush = Object.freeze({ done: false });
+
+export class DataDecoder {
+  readonly #maxMessageBytes: number;
+  readonly #normalizeBareLf: boolean;
+  readonly #rejectLongLines: boolean;
+
+  #phase: Phase = LINE_START;
+  #prevCr = false;
+  /** Decoded bytes of the current output line so far. */
+  #lineBytes = 0;
+  #sizeBytes = 0;
+  #bareLfSeen = false;
+  #longLineSeen = false;
+  #finished = false;
+
+  /** Held message pieces, in order; emptied as soon as the outcome cannot be `complete`. */
+  #chunks: Buffer[] = [];
+  /** Current copy block; the bytes in [#blockSealed, #blockFill) are not yet in #chunks. */
+  #block: Buffer | null = null;
+  #blockFill = 0;
+  #blockSealed = 0;
+  /**
+   * Edits turning the pushed chunk into output, in order, reused across pushes: `p >= 0` inserts a
+   * CR before chunk[p]; `-(p + 1)` removes the dot at chunk[p]. One number per edit keeps a flood of
+   * bare LFs or stuffed dots cheap.
+   */
+  readonly #edits: number[] = [];
+
+  constructor(options: DataDecoderOptions) {
+    const { maxMessageBytes, bareLf, longLines } = options;
+    if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 0) {
+      throw new RangeError(
+        `DataDecoder: maxMessageBytes must be a non-negative integer, got ${maxMessageBytes}`,
+      );
+    }
+    if (bareLf !== 'normalize' && bareLf !== 'reject') {
+      throw new TypeError(`DataDecoder: bareLf must be 'normalize' or 'reject', got ${bareLf}`);
+    }
+    if (longLines !== 'accept' && longLines !== 'reject') {
+      throw new TypeError(`DataDecoder: longLines must be 'accept' or 'reject', got ${longLines}`);
+    }
+    this.#maxMessageBytes = maxMessageBytes;
+    this.#normalizeBareLf = bareLf === 'normalize';
+    this.#rejectLongLines = longLines === 'reject';
+  }
+
+  /** Decoded bytes currently held, for a global memory budget; 0 once the outcome is handed over. */
+  get bytesHeld(): number {
+    return this.#finished || this.#discarding() ? 0 : this.#sizeBytes;
+  }
+
+  /** Whether a bare LF has been seen so far (under `normalize`, for logging that it was repaired). */
+  get bareLfSeen(): boolean {
+    return this.#bareLfSeen;
+  }
+
+  push(chunk: Buffer): DataPush {
+    if (this.#finished) {
+      throw new Error('DataDecoder.push called after the end of data was reported');
+    }
+    const length = chunk.length;
+    if (length === 0) return PUSH_AGAIN;
+
+    const edits = this.#edits;
+    edits.length = 0;
+    // Once nothing is kept, edits are only counted, not recorded.
+    const record = !this.#discarding();
+    let inserted = 0;
+    let removed = 0;
+    let phase = this.#phase;
+    let lineBytes = this.#lineBytes;
+    let i = 0;
+    let restStart = -1;
+
+    while (i < length) {
+      if (phase === MID_LINE) {
+        const lf = nextLf(chunk, i);
+        if (lf === -1) {
+          lineBytes += length - i;
+          break;
+        }
+        let lineEndBytes = lf + 1 - i;
+        if (lf > 0 ? chunk[lf - 1] === CR : this.#prevCr) {
+          phase = LINE_START;
+        } else {
+          // A bare LF never starts a line (see the header); normalising only adds the CR.
+          this.#bareLfSeen = true;
+          if (this.#normalizeBareLf) {
+            if (record) edits.push(lf);
+            inserted += 1;
+            lineEndBytes += 1;
+          }
+        }
+        if (lineBytes + lineEndBytes > MAX_LINE_BYTES) this.#longLineSeen = true;
+        lineBytes = 0;
+        i = lf + 1;
+      } else if (phase === LINE_START) {
+        if (chunk[i] === DOT) {
+          // RFC 5321 §4.5.2: the dot goes, whether it turns out to be stuffing or the end marker.
+          if (record) edits.push(-(i + 1));
+          removed += 1;
+          phase = AFTER_DOT;
+          i += 1;
+        } else {
+          phase = MID_LINE;
+        }
+      } else if (phase === AFTER_DOT) {
+        if (chunk[i] === CR) {
+          phase = AFTER_DOT_CR;
+          i += 1;
+        } else {
+          phase = MID_LINE;
+        }
+      } else if (chunk[i] === LF) {
+        // RFC 5321 §4.1.1.4: <CRLF>.<CRLF> ends the mail data.
+        restStart = i + 1;
+        break;
+      } else {
+        // The dot was stuffing, so the CR after it is content (a bare CR, as no LF follows).
+        // It is still in this chunk unless it was the last byte of the previous one.
+        if (i === 0) {
+          if (record) edits.push(0);
+          inserted += 1;
+        }
+        lineBytes += 1;
+        phase = MID_LINE;
+      }
+    }
+
+    if (restStart === -1) {
+      // A held-back CR is the last byte of this chunk; it is emitted once the next byte is known.
+      const outputEnd = phase === AFTER_DOT_CR ? length - 1 : length;
+      this.#store(chunk, outputEnd, outputEnd + inserted - removed);
+      this.#phase = phase;
+      this.#lineBytes = lineBytes;
+      this.#prevCr = chunk[length - 1] === CR;
+      return PUSH_AGAIN;
+    }
+
+    // The output stops at the terminator's dot. When that dot is in this chunk (the LF is at
+    // restStart - 1, the CR before it, the dot before that), its removal is the last edit.
+    let outputEnd = 0;
+    if (restStart >= 3) {
+      outputEnd = restStart - 3;
+      if (record) edits.pop();
+      removed -= 1;
+    }
+    this.#store(chunk, outputEnd, outputEnd + inserted - removed);
+    return { done: true, outcome: this.#finish(), rest: chunk.subarray(restStart) };
+  }
+
+  /** True once the outcome can no longer be `complete`, so nothing more needs to be kept. */
+  #discarding(): boolean {
+    return (
+      this.#sizeBytes > this.#maxMessageBytes ||
+      (this.#bareLfSeen && !this.#normalizeBareLf) ||
+      (this.#longLineSeen && this.#rejectLongLines)
+    );
+  }
+
+  /** Keeps chunk[0, end) with the recorded edits applied, which is `total` bytes long. */
+  #store(chunk: Buffer, end: number, total: number): void {
+    this.#sizeBytes += total;
+    // Discarding never stops once started, so edits skipped by `push` are never needed here.
+    if (this.#discarding()) {
+      this.#release();
+      return;
+    }
+    if (total === 0) return;
+    const edits = this.#edits;
+    if (total >= VIEW_MIN_BYTES) {
+      this.#seal();
+      if (edits.length === 0) {
+        this.#chunks.push(chunk.subarray(0, end));
+      } else {
+        const output = Buffer.allocUnsafe(total);
+        applyEdits(chunk, end, edits, output, 0);
+        this.#chunks.push(output);
+      }
+      return;
+    }
+    // Small output goes into the shared block, so a sender trickling bytes costs no Buffer each.
+    let block = this.#block;
+    if (block === null || block.length - this.#blockFill < total) {
+      this.#seal();
+      block = Buffer.allocUnsafe(BLOCK_BYTES);
+      this.#block = block;
+      this.#blockFill = 0;
+      this.#blockSealed = 0;
+    }
+    this.#blockFill = applyEdits(chunk, end, edits, block, this.#blockFill);
+  }
+
+  /** Moves the not yet listed part of the copy block into #chunks, keeping message order. */
+  #seal(): void {
+    const block = this.#block;
+    if (block !== null && this.#blockFill > this.#blockSealed) {
+      this.#chunks.push(block.subarray(this.#blockSealed, this.#blockFill));
+      this.#blockSealed = this.#blockFill;
+    }
+  }
+
+  #release(): void {
+    this.#chunks = [];
+    this.#block = null;
+    this.#blockFill = 0;
+    this.#blockSealed = 0;
+  }
+
+  #finish(): DataOutcome {
+    this.#finished = true;
+    this.#edits.length = 0;
+    let outcome: DataOutcome;
+    if (this.#sizeBytes > this.#maxMessageBytes) {
+      outcome = { kind: 'too-large', sizeBytes: this.#sizeBytes };
+    } else if (this.#bareLfSeen && !this.#normalizeBareLf) {
+      outcome = { kind: 'bare-lf' };
+    } else if (this.#longLineSeen && this.#rejectLongLines) {
+      outcome = { kind: 'long-line' };
+    } else {
+      this.#seal();
+      outcome = { kind: 'complete', chunks: this.#chunks, sizeBytes: this.#sizeBytes };
+    }
+    this.#release();
+    return outcome;
+  }
+}
+
+/** Writes source[0, end) with `edits` applied into target at `at`; returns the end offset. */
+function applyEdits(
+  source: Buffer,
+  end: number,
+  edits: readonly number[],
+  target: Buffer,
+  at: number,
+): number {
+  let from = 0;
+  let to = at;
+  for (const edit of edits) {
+    if (edit >= 0) {
+      to = copySpan(source, from, edit, target, to);
+      target[to++] = CR;
+      from = edit;
+    } else {
+      const dot = -edit - 1;
+      to = copySpan(source, from, dot, target, to);
+      from = dot + 1;
+    }
+  }
+  return copySpan(source, from, end, target, to);
+}
+
+/**
+ * `chunk.indexOf(LF, from)`, but the first few bytes are looked at directly: every indexOf call
+ * pays a fixed cost through the native binding that dwarfs the scan itself on very short lines,
+ * which is exactly what a flood of empty lines, bare LFs or stuffed dots consists of.
+ */
+function nextLf(chunk: Buffer, from: number): number {
+  const peekEnd = Math.min(from + PEEK_BYTES, chunk.length);
+  for (let k = from; k < peekEnd; k += 1) {
+    if (chunk[k] === LF) return k;
+  }
+  return peekEnd === chunk.length ? -1 : chunk.indexOf(LF, peekEnd);
+}
+
+function copySpan(source: Buffer, from: number, end: number, target: Buffer, at: number): number {
+  const count = end - from;
+  if (count > SHORT_COPY_BYTES) return at + source.copy(target, at, from, end);
+  let to = at;
+  for (let k = from; k < end; k += 1) target[to++] = source[k]!;
+  return to;
+}

@@ -1,0 +1,71 @@
+// Fault: the function process is killed and started again on the same port, between and during messages.
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectRecovered, faultBridge } from '../helpers/faults/fault-bridge.ts';
+import { FaultFunction, stopAllFaultFunctions } from '../helpers/faults/fault-function.ts';
+import { checkPromise } from '../helpers/faults/promise.ts';
+import { Random, testSeed, withSeed } from '../helpers/faults/seed.ts';
+import { type Outcome, sendMessage } from '../helpers/faults/send-message.ts';
+import { destroyAllClients } from '../helpers/smtp-client.ts';
+import { stopAllBridges } from '../helpers/start-bridge.ts';
+
+afterEach(async () => {
+  destroyAllClients();
+  await stopAllBridges();
+  await stopAllFaultFunctions();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('a function that restarts', () => {
+  it('between messages: the next message after each restart gets 250, not a 451 from a dead pooled connection', async () => {
+    const fn = await FaultFunction.start({ mode: 'normal' });
+    const bridge = await faultBridge(fn);
+    const outcomes: Outcome[] = [];
+    for (let round = 0; round < 4; round++) {
+      // Two at once, so the gateway's pool holds more than one keep-alive connection to it.
+      outcomes.push(
+        ...(await Promise.all([
+          sendMessage(bridge.port, `between-${round}-a`),
+          sendMessage(bridge.port, `between-${round}-b`),
+        ])),
+      );
+      await fn.restart();
+      outcomes.push(await sendMessage(bridge.port, `between-${round}-after`));
+    }
+    await fn.sync();
+    expect(checkPromise(outcomes, fn.ledger)).toMatchObject({ accepted: outcomes.length });
+    await expectRecovered(bridge, fn, 'between-end');
+  });
+
+  it('during messages: kill and restart at random moments while 6 clients keep sending', async () => {
+    const seed = testSeed();
+    await withSeed(seed, async () => {
+      const random = new Random(seed);
+      const fn = await FaultFunction.start({ mode: 'slow', slowMs: [20, 250], seed });
+      const bridge = await faultBridge(fn);
+      const outcomes: Outcome[] = [];
+      let chaosOver = false;
+      const sender = async (n: number): Promise<void> => {
+        // Each sender goes on until the chaos is over, and sends at least a few messages.
+        for (let i = 0; i < 200 && (!chaosOver || i < 3); i++) {
+          outcomes.push(await sendMessage(bridge.port, `restart-${seed}-${n}-${i}`));
+        }
+      };
+      const chaos = async (): Promise<void> => {
+        for (let cycle = 0; cycle < 4; cycle++) {
+          await sleep(random.int(150, 400));
+          await fn.kill();
+          await sleep(random.int(0, 150));
+          await fn.restart('slow');
+        }
+        chaosOver = true;
+      };
+      await Promise.all([chaos(), ...Array.from({ length: 6 }, (_, n) => sender(n))]);
+      await fn.sync();
+      const summary = checkPromise(outcomes, fn.ledger, `seed ${seed}`);
+      expect(summary.accepted).toBeGreaterThan(0);
+      expect(summary.deferred + summary.closed).toBeGreaterThan(0);
+      await expectRecovered(bridge, fn, `restart-${seed}-end`);
+    });
+  });
+});

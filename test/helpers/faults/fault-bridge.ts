@@ -1,0 +1,32 @@
+// The real `mxhook serve` stack in this process, calling a function process, set up for fault tests.
+import { expect } from 'vitest';
+import { startBridge, type TestBridge } from '../start-bridge.ts';
+import type { FaultFunction } from './fault-function.ts';
+import { expectNoLeaks } from './leaks.ts';
+import { sendMessage } from './send-message.ts';
+
+/** Only `data` is called, with the raw message (the function reads its Message-ID from it). */
+export function faultBridge(
+  fn: FaultFunction,
+  env: Readonly<Record<string, string>> = {},
+): Promise<TestBridge> {
+  return startBridge({
+    functionUrl: fn.url,
+    env: { MXHOOK_STEPS: 'data', MXHOOK_PAYLOAD: 'raw', MXHOOK_FUNCTION_TIMEOUT: '10', ...env },
+  });
+}
+
+/** After the fault: a plain message goes through and is accepted once, and nothing is left behind. */
+export async function expectRecovered(
+  bridge: TestBridge,
+  fn: FaultFunction,
+  id: string,
+): Promise<void> {
+  const outcome = await sendMessage(bridge.port, id, { fault: 'normal' });
+  expect(outcome.code, outcome.reply).toBe(250);
+  await fn.sync();
+  expect(fn.ledger.accepted.get(id)).toHaveLength(1);
+  await expectNoLeaks(bridge.running.gateway);
+}
+
+export const HOOK_FAILED = '451 4.3.0 Temporary failure, please try again later\r\n';

@@ -1,0 +1,74 @@
+// The shared budget for message bytes in flight, over real sockets: past it, new DATA/BDAT gets 452 4.3.1.
+import { afterEach, describe, expect, it } from 'vitest';
+import { destroyAllClients, inTransaction, sendData } from '../../helpers/smtp-client.ts';
+import { gate, startGateway, stopAllGateways } from '../../helpers/start-gateway.ts';
+import { waitUntil } from '../../helpers/wait.ts';
+
+afterEach(async () => {
+  destroyAllClients();
+  await stopAllGateways();
+});
+
+const BUDGET_BYTES = 64 * 1024;
+const OVER_BUDGET = '452 4.3.1 Insufficient system storage, try again later\r\n';
+/** More than the budget on its own, in lines well under 1000 octets. */
+const BIG_BODY = `Subject: big\r\n\r\n${'x'.repeat(98)}\r\n`.repeat(800); // 80 KiB
+
+describe('memory budget for message bytes in flight', () => {
+  it('replies 452 4.3.1 to DATA while another session holds a message past the budget', async () => {
+    const gw = await startGateway({ maxBytesInFlight: BUDGET_BYTES, maxMessageBytes: 1 << 20 });
+    const holder = await inTransaction(gw.port);
+    expect((await holder.command('DATA')).code).toBe(354);
+    await holder.send(BIG_BODY); // no end marker yet: the gateway holds the bytes
+    await waitUntil(() => gw.gateway.bytesInFlight >= BUDGET_BYTES, 'the message bytes to be held');
+
+    const refused = await inTransaction(gw.port);
+    expect((await refused.command('DATA')).raw).toBe(OVER_BUDGET);
+    // The transaction stays open (RFC 5321 §4.1.1.4 only resets after a failed DATA *transfer*).
+    expect((await refused.command('RCPT TO:<more@mx.test>')).code).toBe(250);
+
+    await holder.send('.\r\n');
+    expect((await holder.readReply()).code).toBe(250);
+    await waitUntil(() => gw.gateway.bytesInFlight === 0, 'the held bytes to be released');
+    expect((await sendData(refused, 'Subject: later\r\n\r\nfits now\r\n')).code).toBe(250);
+    expect(gw.messages).toHaveLength(2);
+  });
+
+  it('counts a message waiting for the data function until its answer', async () => {
+    const held = gate<'data'>();
+    const gw = await startGateway({
+      maxBytesInFlight: BUDGET_BYTES,
+      maxMessageBytes: 1 << 20,
+      script: { data: held.hook },
+    });
+    const holder = await inTransaction(gw.port);
+    expect((await holder.command('DATA')).code).toBe(354);
+    await holder.send(`${BIG_BODY}.\r\n`);
+    await gw.waitForCall('data');
+    expect(gw.gateway.bytesInFlight).toBeGreaterThanOrEqual(BUDGET_BYTES);
+
+    const refused = await inTransaction(gw.port);
+    expect((await refused.command('DATA')).raw).toBe(OVER_BUDGET);
+    // BDAT is refused the same way, after its chunk is read (RFC 3030 §2), which ends the transaction.
+    await refused.send('BDAT 5 LAST\r\nhello');
+    expect((await refused.readReply()).raw).toBe(OVER_BUDGET);
+
+    held.open({ action: 'accept' });
+    expect((await holder.readReply()).code).toBe(250);
+    await waitUntil(() => gw.gateway.bytesInFlight === 0, 'the held bytes to be released');
+    expect((await refused.command('NOOP')).code).toBe(250);
+  });
+
+  it('releases the bytes of a session that disconnects in the middle of DATA', async () => {
+    const gw = await startGateway({ maxBytesInFlight: BUDGET_BYTES, maxMessageBytes: 1 << 20 });
+    const quitter = await inTransaction(gw.port);
+    expect((await quitter.command('DATA')).code).toBe(354);
+    await quitter.send(BIG_BODY);
+    await waitUntil(() => gw.gateway.bytesInFlight >= BUDGET_BYTES, 'the message bytes to be held');
+    quitter.destroy();
+    await waitUntil(() => gw.gateway.bytesInFlight === 0, 'the held bytes to be released');
+
+    const next = await inTransaction(gw.port);
+    expect((await sendData(next, 'Subject: next\r\n\r\nbody\r\n')).code).toBe(250);
+  });
+});

@@ -1,0 +1,144 @@
+// Tests for MAIL and RCPT parameter checks against the extensions the gateway advertises.
+import { describe, expect, it } from 'vitest';
+import { checkMailParams, checkRcptParams } from '../../../../gateway/smtp/params.ts';
+import { formatReply, type Reply } from '../../../../gateway/smtp/reply.ts';
+
+const wire = (result: unknown): string => formatReply(result as Reply);
+const MAX = 1000;
+
+describe('checkMailParams', () => {
+  it('accepts no parameters', () => {
+    expect(checkMailParams({}, MAX)).toEqual({ declaredSizeBytes: null, smtputf8: false });
+  });
+
+  it('reads SIZE up to the limit (RFC 1870)', () => {
+    expect(checkMailParams({ SIZE: '1000' }, MAX)).toEqual({
+      declaredSizeBytes: 1000,
+      smtputf8: false,
+    });
+    expect(checkMailParams({ SIZE: '0' }, MAX)).toEqual({ declaredSizeBytes: 0, smtputf8: false });
+  });
+
+  it('refuses SIZE over the limit with 552 5.3.4 (RFC 1870 §6)', () => {
+    expect(wire(checkMailParams({ SIZE: '1001' }, MAX))).toBe(
+      '552 5.3.4 Message size exceeds fixed maximum message size\r\n',
+    );
+    expect(wire(checkMailParams({ SIZE: '99999999999999999999' }, MAX))).toBe(
+      '552 5.3.4 Message size exceeds fixed maximum message size\r\n',
+    );
+  });
+
+  it.each([['abc'], ['-1'], ['1e3'], ['123456789012345678901']])(
+    'refuses SIZE=%s with 501 5.5.4',
+    (value) => {
+      expect(wire(checkMailParams({ SIZE: value }, MAX))).toBe(
+        '501 5.5.4 Syntax error: SIZE needs a number\r\n',
+      );
+    },
+  );
+
+  it('refuses SIZE without a value', () => {
+    expect(wire(checkMailParams({ SIZE: true }, MAX))).toBe(
+      '501 5.5.4 Syntax error: SIZE needs a number\r\n',
+    );
+  });
+
+  it('accepts BODY=7BIT and BODY=8BITMIME in any case (RFC 6152)', () => {
+    for (const body of ['7BIT', '8BITMIME', '8bitmime'])
+      expect(checkMailParams({ BODY: body }, MAX)).toEqual({
+        declaredSizeBytes: null,
+        smtputf8: false,
+      });
+  });
+
+  it('refuses BODY=BINARYMIME, which is not advertised, with 555 5.5.4', () => {
+    expect(wire(checkMailParams({ BODY: 'BINARYMIME' }, MAX))).toBe(
+      '555 5.5.4 Unsupported parameter BODY=BINARYMIME\r\n',
+    );
+  });
+
+  it('sets smtputf8 for SMTPUTF8 and refuses it with a value', () => {
+    expect(checkMailParams({ SMTPUTF8: true }, MAX)).toEqual({
+      declaredSizeBytes: null,
+      smtputf8: true,
+    });
+    expect(wire(checkMailParams({ SMTPUTF8: 'yes' }, MAX))).toBe(
+      '501 5.5.4 Syntax error: SMTPUTF8 takes no value\r\n',
+    );
+  });
+
+  it('accepts the DSN parameters RET and ENVID (RFC 3461 §4.3–4.4)', () => {
+    expect(checkMailParams({ RET: 'FULL', ENVID: 'QQ314159+2B' }, MAX)).toEqual({
+      declaredSizeBytes: null,
+      smtputf8: false,
+    });
+    expect(checkMailParams({ RET: 'hdrs' }, MAX)).toEqual({
+      declaredSizeBytes: null,
+      smtputf8: false,
+    });
+  });
+
+  it('refuses a bad RET or ENVID with 501 5.5.4', () => {
+    expect(wire(checkMailParams({ RET: 'ALL' }, MAX))).toBe(
+      '501 5.5.4 Syntax error: RET must be FULL or HDRS\r\n',
+    );
+    expect(wire(checkMailParams({ ENVID: 'a+b' }, MAX))).toBe(
+      '501 5.5.4 Syntax error: ENVID must be xtext\r\n',
+    );
+    expect(wire(checkMailParams({ ENVID: 'x'.repeat(101) }, MAX))).toBe(
+      '501 5.5.4 Syntax error: ENVID must be xtext\r\n',
+    );
+  });
+
+  it('keeps AUTH=<mailbox> as information and refuses AUTH without a value', () => {
+    expect(checkMailParams({ AUTH: '<>' }, MAX)).toEqual({
+      declaredSizeBytes: null,
+      smtputf8: false,
+    });
+    expect(wire(checkMailParams({ AUTH: true }, MAX))).toBe(
+      '501 5.5.4 Syntax error: AUTH= needs a value\r\n',
+    );
+  });
+
+  it('refuses an unknown parameter with 555 5.5.4 (RFC 5321 §4.1.1.11)', () => {
+    expect(wire(checkMailParams({ XFOO: 'bar' }, MAX))).toBe(
+      '555 5.5.4 Unsupported parameter XFOO\r\n',
+    );
+    expect(wire(checkMailParams({ NOTIFY: 'NEVER' }, MAX))).toBe(
+      '555 5.5.4 Unsupported parameter NOTIFY\r\n',
+    );
+  });
+});
+
+describe('checkRcptParams', () => {
+  it('accepts NOTIFY and ORCPT (RFC 3461 §4.1–4.2)', () => {
+    expect(checkRcptParams({})).toBeNull();
+    expect(checkRcptParams({ NOTIFY: 'NEVER' })).toBeNull();
+    expect(checkRcptParams({ NOTIFY: 'success,FAILURE,Delay' })).toBeNull();
+    expect(checkRcptParams({ ORCPT: 'rfc822;a+40b@c.example' })).toBeNull();
+    expect(checkRcptParams({ ORCPT: 'utf-8;jörg@bücher.example' })).toBeNull();
+  });
+
+  it.each(['NEVER,SUCCESS', 'ALWAYS', 'SUCCESS,', ''])(
+    'refuses NOTIFY=%j with 501 5.5.4',
+    (value) => {
+      expect(wire(checkRcptParams({ NOTIFY: value }))).toBe(
+        '501 5.5.4 Syntax error: NOTIFY must be NEVER or SUCCESS,FAILURE,DELAY\r\n',
+      );
+    },
+  );
+
+  it('refuses ORCPT without an address type with 501 5.5.4', () => {
+    expect(wire(checkRcptParams({ ORCPT: 'a@b.c' }))).toBe(
+      '501 5.5.4 Syntax error: ORCPT must be addr-type;xtext\r\n',
+    );
+    expect(wire(checkRcptParams({ ORCPT: true }))).toBe(
+      '501 5.5.4 Syntax error: ORCPT must be addr-type;xtext\r\n',
+    );
+  });
+
+  it('refuses MAIL-only and unknown parameters with 555 5.5.4', () => {
+    expect(wire(checkRcptParams({ SIZE: '10' }))).toBe('555 5.5.4 Unsupported parameter SIZE\r\n');
+    expect(wire(checkRcptParams({ XFOO: true }))).toBe('555 5.5.4 Unsupported parameter XFOO\r\n');
+  });
+});
