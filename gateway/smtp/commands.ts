@@ -3,7 +3,7 @@ import type { Envelope } from '../../functions/sdk/wire.ts';
 import { onAuthCommand } from './auth.ts';
 import { lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
 import { checkMailParams, checkRcptParams } from './params.ts';
-import { isHeloName, parsePathArgument } from './path.ts';
+import { isHeloName, type ParsedPath, parsePathArgument } from './path.ts';
 import { replies } from './replies.ts';
 import { closing, type Reply } from './reply.ts';
 import { CLOSED, clientError, respond } from './respond.ts';
@@ -132,22 +132,14 @@ function mail(
 ): Transition {
   if (ctx.info.helo === null) return error(replies.needHelo);
   if (tx !== null) return error(replies.nestedMail);
-  // RFC 3207 §4: a server that requires TLS answers 530 until STARTTLS.
   // RFC 3207 §4 and RFC 4954 §6: a server that requires TLS or AUTH answers 530 until it has them.
   if (settings.requireTls && ctx.info.tls === null)
     return respond({ phase: 'command', ctx, tx }, replies.tlsRequired);
   if (settings.requireAuth && ctx.info.auth === null)
     return respond({ phase: 'command', ctx, tx }, replies.authRequired);
-  const parsed = parsePathArgument(args, 'FROM');
-  if (!parsed.ok) {
-    return error(
-      parsed.problem === 'address'
-        ? replies.badSender(parsed.detail)
-        : replies.syntax(parsed.detail),
-    );
-  }
-  const { address, params, utf8 } = parsed.path;
-  if (!ctx.esmtp && Object.keys(params).length > 0) return error(replies.paramsWithoutEhlo);
+  const parsed = pathOf(ctx, args, 'FROM');
+  if ('code' in parsed) return error(parsed);
+  const { address, params, utf8 } = parsed;
   const options = checkMailParams(params, settings.maxMessageBytes);
   if ('code' in options) return error(options);
   if (utf8 && !options.smtputf8) return error(replies.utf8NeedsSmtputf8);
@@ -167,6 +159,20 @@ function mail(
   };
 }
 
+/** The path and parameters of MAIL FROM (`FROM`) or RCPT TO (`TO`), or the reply refusing them. */
+function pathOf(ctx: SessionContext, args: string, prefix: 'FROM' | 'TO'): ParsedPath | Reply {
+  const parsed = parsePathArgument(args, prefix);
+  if (!parsed.ok) {
+    if (parsed.problem !== 'address') return replies.syntax(parsed.detail);
+    return prefix === 'FROM'
+      ? replies.badSender(parsed.detail)
+      : replies.badRecipient(parsed.detail);
+  }
+  // RFC 5321 §4.1.1.11: parameters only after EHLO.
+  if (!ctx.esmtp && Object.keys(parsed.path.params).length > 0) return replies.paramsWithoutEhlo;
+  return parsed.path;
+}
+
 function rcpt(
   ctx: SessionContext,
   tx: Transaction | null,
@@ -177,16 +183,9 @@ function rcpt(
   if (ctx.info.helo === null) return error(replies.needHelo);
   if (tx === null) return error(replies.needMail);
   if (tx.bdat !== null) return error(replies.transactionInProgress);
-  const parsed = parsePathArgument(args, 'TO');
-  if (!parsed.ok) {
-    return error(
-      parsed.problem === 'address'
-        ? replies.badRecipient(parsed.detail)
-        : replies.syntax(parsed.detail),
-    );
-  }
-  const { address, params, utf8 } = parsed.path;
-  if (!ctx.esmtp && Object.keys(params).length > 0) return error(replies.paramsWithoutEhlo);
+  const parsed = pathOf(ctx, args, 'TO');
+  if ('code' in parsed) return error(parsed);
+  const { address, params, utf8 } = parsed;
   const refused = checkRcptParams(params);
   if (refused !== null) return error(refused);
   if (utf8 && !tx.smtputf8) return error(replies.utf8NeedsSmtputf8);

@@ -88,6 +88,7 @@ describe('replies', () => {
       [
         'authLockedOut',
         'bye',
+        'dataTimeout',
         'earlyTalker',
         'hookFailedAtConnect',
         'httpRefused',

@@ -136,11 +136,14 @@ describe('shutdown', () => {
   });
 });
 
-describe('idle timeout', () => {
+const IDLE = '421 4.4.2 Idle timeout, closing connection\r\n';
+const DATA_TIMEOUT = '421 4.4.2 Timeout waiting for message data, closing connection\r\n';
+
+describe('timeouts', () => {
   it.each([
-    ['waiting for a command', () => greeted()],
-    ['in a transaction', () => inTransaction()],
-    ['waiting for a handler', () => new SessionDriver()],
+    ['waiting for a command', () => greeted(), IDLE],
+    ['in a transaction', () => inTransaction(), IDLE],
+    ['waiting for a handler', () => new SessionDriver(), IDLE],
     [
       'reading DATA',
       () => {
@@ -148,6 +151,7 @@ describe('idle timeout', () => {
         s.send('DATA');
         return s;
       },
+      DATA_TIMEOUT,
     ],
     [
       'reading a BDAT chunk',
@@ -156,10 +160,11 @@ describe('idle timeout', () => {
         s.send('BDAT 10');
         return s;
       },
+      DATA_TIMEOUT,
     ],
-  ])('replies 421 4.4.2 and closes when %s', (_when, start) => {
+  ])('replies 421 4.4.2 and closes when %s', (_when, start, expected) => {
     const s = start();
-    expect(s.dispatch({ type: 'timeout' })).toBe('421 4.4.2 Idle timeout, closing connection\r\n');
+    expect(s.dispatch({ type: 'timeout' })).toBe(expected);
     expect(s.lastTypes).toEqual(['reply', 'close']);
     expect(s.closed).toBe(true);
   });
