@@ -1,4 +1,5 @@
-// The gateway's one error base: a stable `code` that callers and tests match on, with the cause kept.
+// The gateway's errors: the project's one error base (the SDK's, STYLE.md §5) with the gateway's codes.
+import { MxhookError as MxhookErrorBase } from '../functions/sdk/errors.ts';
 
 /**
  * Every code an `MxhookError` can carry. Codes are part of the gateway's contract: callers,
@@ -27,17 +28,7 @@ export type MxhookErrorCode = (typeof ERROR_CODES)[number];
  * @example
  * throw new MxhookError('ERR_HOOK_TIMEOUT', 'function did not answer within 30000 ms', { cause });
  */
-export class MxhookError extends Error {
-  readonly code: MxhookErrorCode;
-
-  constructor(code: MxhookErrorCode, message: string, options?: ErrorOptions) {
-    // `options` goes to Error itself so `cause` is the standard property (ES2022), seen by
-    // `util.inspect`, pino's error serialiser and every debugger.
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+export class MxhookError extends MxhookErrorBase<MxhookErrorCode> {}
 
 /**
  * Bad configuration, refused at start-up. The message is one line that names the variable

@@ -50,7 +50,8 @@ export type MxhookErrorCode =
  * }
  * ```
  */
-export class MxhookError<C extends MxhookErrorCode = MxhookErrorCode> extends Error {
+// `C` is open to any code string so the gateway's errors share this one base class (its own codes).
+export class MxhookError<C extends string = MxhookErrorCode> extends Error {
   readonly code: C;
 
   constructor(code: C, message: string, options?: { readonly cause?: unknown }) {
