@@ -209,7 +209,8 @@ function resolveRemoteJwks(url: URL, options: RemoteJwksOptions = {}): ResolvedK
 }
 
 function isCryptoKey(value: object): value is CryptoKey {
-  return typeof globalThis.CryptoKey === 'function' && value instanceof globalThis.CryptoKey;
+  // `CryptoKey` as a global binding, not a property of globalThis: Workers' types declare it as a class.
+  return typeof CryptoKey === 'function' && value instanceof CryptoKey;
 }
 
 // Resolving imports keys and builds lookups, so it is done once per configured key object.

@@ -40,7 +40,7 @@ export function parseStepRequest(body: Uint8Array): StepRequest {
   let value: unknown;
   try {
     // fatal: a body that is not UTF-8 is not JSON (RFC 8259 §8.1), not something to patch up.
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(body));
   } catch (cause) {
     throw malformed('the body is not UTF-8 JSON', cause);
   }

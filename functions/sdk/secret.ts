@@ -5,7 +5,8 @@ const encoder = new TextEncoder();
 
 /** The bytes of a shared secret: its UTF-8 encoding, exactly as other JOSE libraries use a string secret. */
 export function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(secret);
+  // A copy typed as backed by an ArrayBuffer, as Web Crypto's importKey wants on every runtime's types.
+  return new Uint8Array(encoder.encode(secret));
 }
 
 /**

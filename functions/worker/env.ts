@@ -1,0 +1,30 @@
+// The Worker's bindings: the vars in wrangler.toml, the secrets, and the KV namespaces.
+import type { KVNamespace } from '@cloudflare/workers-types';
+
+/**
+ * What `env` holds. Types are imported from `@cloudflare/workers-types` by name (not as globals)
+ * so the Worker's modules also type-check in the test suites that run under Node's types.
+ */
+export interface Bindings {
+  /** HS256 secret(s) shared with the gateway, comma-separated, newest first. A secret. */
+  readonly MXHOOK_SIGNING_SECRET?: string;
+  /** Verify EdDSA signatures against the gateway's JWKS at this URL instead of a secret. */
+  readonly MXHOOK_JWKS_URL?: string;
+  /** Domains whose every address is accepted, comma-separated (`example.com,example.org`). */
+  readonly DOMAINS?: string;
+  /** Single addresses accepted besides those domains, comma-separated. */
+  readonly RECIPIENTS?: string;
+  /** When set, the inbox page and API require it. A secret. */
+  readonly INBOX_TOKEN?: string;
+  /** `"true"` opens the inbox without a token; only for local development. */
+  readonly INBOX_PUBLIC?: string;
+  /** Stored messages: `msg:<id>` (the record, with a summary as metadata) and `raw:<id>`. */
+  readonly MESSAGES: KVNamespace;
+  /** Request ids already seen, for replay protection; entries expire on their own. */
+  readonly SEEN: KVNamespace;
+}
+
+/** The Hono environment of every route. */
+export interface AppEnv {
+  Bindings: Bindings;
+}

@@ -1,0 +1,95 @@
+// The inbox's storage in Workers KV: one record per message (with its summary as metadata) and the raw bytes.
+import type { KVNamespace } from '@cloudflare/workers-types';
+import type { MessageSummary, StoredMessage } from './message-record.ts';
+
+/** Workers KV's largest value. */
+export const KV_MAX_VALUE_BYTES = 25 * 1024 * 1024;
+
+/** Why a store operation failed; the data step turns it into a temporary SMTP failure. */
+export class StorageError extends Error {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** Raised before writing anything when the message can never fit, so the sender is told now. */
+export class MessageTooLargeError extends StorageError {}
+
+/** One page of the list, newest first; `cursor` fetches the next page, null on the last. */
+export interface MessagePage {
+  readonly messages: readonly (MessageSummary & { readonly id: string })[];
+  readonly cursor: string | null;
+}
+
+const RECORD = 'msg:';
+const RAW = 'raw:';
+
+/**
+ * Reads and writes messages in a KV namespace. Message ids sort newest first (see message-id.ts),
+ * so a plain list is the inbox in order, and its summaries come from key metadata without reading
+ * any value. KV is eventually consistent: elsewhere than where it was written, a new message may
+ * take up to a minute to be listed.
+ */
+export class MessageStore {
+  readonly #kv: KVNamespace;
+
+  constructor(kv: KVNamespace | undefined) {
+    if (typeof kv?.get !== 'function' || typeof kv.list !== 'function') {
+      throw new StorageError(
+        'the MESSAGES binding is missing: add the KV namespace to wrangler.toml',
+      );
+    }
+    this.#kv = kv;
+  }
+
+  /** Stores the raw bytes first and the record last, so a listed message always has its raw. */
+  async save(
+    record: StoredMessage,
+    summary: MessageSummary,
+    raw: Uint8Array | null,
+  ): Promise<void> {
+    const json = JSON.stringify(record);
+    if (raw !== null && raw.byteLength > KV_MAX_VALUE_BYTES) {
+      throw new MessageTooLargeError(
+        `the raw message is ${raw.byteLength} bytes, more than KV holds`,
+      );
+    }
+    if (new TextEncoder().encode(json).byteLength > KV_MAX_VALUE_BYTES) {
+      throw new MessageTooLargeError('the parsed message is larger than KV holds');
+    }
+    try {
+      if (raw !== null) await this.#kv.put(RAW + record.id, raw);
+      await this.#kv.put(RECORD + record.id, json, { metadata: summary });
+    } catch (cause) {
+      throw new StorageError(`could not store message ${record.id}`, { cause });
+    }
+  }
+
+  async list(options: {
+    readonly limit: number;
+    readonly cursor?: string | undefined;
+  }): Promise<MessagePage> {
+    const page = await this.#kv.list<MessageSummary>({
+      prefix: RECORD,
+      limit: options.limit,
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+    });
+    return {
+      messages: page.keys.flatMap((key) =>
+        key.metadata === undefined ? [] : [{ id: key.name.slice(RECORD.length), ...key.metadata }],
+      ),
+      cursor: page.list_complete ? null : page.cursor,
+    };
+  }
+
+  /** The record, or null when there is no such message. */
+  get(id: string): Promise<StoredMessage | null> {
+    return this.#kv.get<StoredMessage>(RECORD + id, 'json');
+  }
+
+  /** The exact message bytes as the gateway received them, or null. */
+  getRaw(id: string): Promise<ArrayBuffer | null> {
+    return this.#kv.get(RAW + id, 'arrayBuffer');
+  }
+}

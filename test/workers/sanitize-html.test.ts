@@ -1,0 +1,93 @@
+// sanitizeHtml on the Workers runtime's HTMLRewriter: what a message's HTML may keep and what it loses.
+import { describe, expect, it } from 'vitest';
+import { sanitizeHtml } from '../../functions/worker/sanitize-html.ts';
+
+describe('sanitizeHtml', () => {
+  it.each([
+    ['script elements, with their content', '<p>a<script>alert(1)</script>b</p>', '<p>ab</p>'],
+    ['event-handler attributes', '<p onclick="x()" onmouseover=y>hi</p>', '<p>hi</p>'],
+    ['javascript: links', '<a href="javascript:alert(1)">x</a>', '<a>x</a>'],
+    ['entity-encoded javascript: links', '<a href="jav&#x61;script:alert(1)">x</a>', '<a>x</a>'],
+    ['data: links', '<a href="data:text/html,<script>x</script>">x</a>', '<a>x</a>'],
+    [
+      'iframes, objects and embeds',
+      '<iframe src="https://e.test"></iframe><object data="x"></object><embed src="y">ok',
+      'ok',
+    ],
+    [
+      'forms, keeping their text',
+      '<form action="https://e.test"><input name="p">Text<button>Go</button></form>',
+      'Text',
+    ],
+    ['svg, with its content', '<svg><script>x</script><text>t</text></svg>ok', 'ok'],
+    ['comments, conditional ones too', 'a<!-- secret --><!--[if mso]><b>x</b><![endif]-->b', 'ab'],
+    [
+      'meta refresh and base',
+      '<meta http-equiv="refresh" content="0;url=https://e.test"><base href="https://e.test/">ok',
+      'ok',
+    ],
+    [
+      'stylesheets linked from elsewhere',
+      '<link rel="stylesheet" href="https://e.test/a.css">ok',
+      'ok',
+    ],
+    [
+      'unknown elements, keeping their text',
+      '<marquee>moving</marquee><blink>on</blink>',
+      'movingon',
+    ],
+    [
+      'style attributes that load from elsewhere',
+      '<p style="background:url(https://t.test/p.gif)">x</p>',
+      '<p>x</p>',
+    ],
+  ])('removes %s', async (_name, input, expected) => {
+    expect(await sanitizeHtml(input)).toBe(expected);
+  });
+
+  it('keeps formatting: tables, inline styles, fonts, lists', async () => {
+    const html =
+      '<table border="0" cellpadding="4"><tr><td style="color:#333" align="center"><font face="Arial">Hi</font></td></tr></table><ul><li><b>b</b> <i>i</i></li></ul>';
+    expect(await sanitizeHtml(html)).toBe(html);
+  });
+
+  it('keeps style elements: the page CSP stops anything they could load', async () => {
+    expect(await sanitizeHtml('<style>p { color: red }</style><p>x</p>')).toBe(
+      '<style>p { color: red }</style><p>x</p>',
+    );
+  });
+
+  it('opens http(s) and mailto links outside the frame, telling the target nothing', async () => {
+    expect(await sanitizeHtml('<a href="https://example.com/x" title="t">x</a>')).toBe(
+      '<a href="https://example.com/x" title="t" target="_blank" rel="noopener noreferrer">x</a>',
+    );
+    expect(await sanitizeHtml('<a href="mailto:a@example.com">m</a>')).toContain(
+      'href="mailto:a@example.com"',
+    );
+  });
+
+  it('drops remote image sources (tracking pixels), leaving the alt text', async () => {
+    expect(await sanitizeHtml('<img src="https://t.test/pixel.gif" width="1">')).toBe(
+      '<img width="1" alt="[image not loaded]">',
+    );
+    expect(await sanitizeHtml('<img src="http://t.test/logo.png" alt="Logo">')).toBe(
+      '<img alt="Logo">',
+    );
+    expect(await sanitizeHtml('<img srcset="https://t.test/a.png 2x" alt="a">')).toBe(
+      '<img alt="a">',
+    );
+  });
+
+  it('shows cid: images from the message itself as data: URIs, and keeps inline data: images', async () => {
+    const png = 'data:image/png;base64,iVBORw0KGgo=';
+    expect(
+      await sanitizeHtml('<img src="cid:logo@sender.test" alt="Logo">', {
+        'logo@sender.test': png,
+      }),
+    ).toBe(`<img alt="Logo" src="${png}">`);
+    expect(await sanitizeHtml(`<img src="${png}">`)).toBe(`<img src="${png}">`);
+    expect(await sanitizeHtml('<img src="data:image/svg+xml;base64,PHN2Zz4=" alt="s">')).toBe(
+      '<img alt="s">',
+    );
+  });
+});
