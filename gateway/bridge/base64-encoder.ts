@@ -13,22 +13,27 @@ export class Base64Encoder {
     this.#alphabet = alphabet;
   }
 
-  /** The text for every complete 3-byte group so far; the 0–2 bytes left over wait for more. */
-  push(bytes: Uint8Array): string {
-    const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  /**
+   * Hands `emit` the text of every complete 3-byte group so far, in order; the 0–2 bytes left over
+   * wait for more. A group completed across two pieces is emitted on its own rather than joined to
+   * the rest: joining would make V8 copy the whole text again when it is used.
+   */
+  push(bytes: Uint8Array, emit: (text: string) => void): void {
+    const input = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
-    let head = '';
     if (this.#carried > 0) {
       start = Math.min(3 - this.#carried, input.length);
       input.copy(this.#carry, this.#carried, 0, start);
       this.#carried += start;
-      if (this.#carried < 3) return '';
-      head = this.#carry.toString(this.#alphabet, 0, 3);
+      if (this.#carried < 3) return;
+      emit(this.#carry.toString(this.#alphabet, 0, 3));
       this.#carried = 0;
     }
     const end = start + Math.floor((input.length - start) / 3) * 3;
     this.#carried = input.copy(this.#carry, 0, end);
-    return end > start ? head + input.toString(this.#alphabet, start, end) : head;
+    if (end > start) emit(input.toString(this.#alphabet, start, end));
   }
 
   /** The last group: padded with `=` in base64, unpadded in base64url (as Node and JWS write it). */

@@ -12,6 +12,8 @@ import type { RequestBody } from './request-body.ts';
 
 /** Signing yields to other sessions after about this many body bytes. */
 const YIELD_EVERY_BYTES = 1024 * 1024;
+/** Room to encode one piece of a large body (request-body.ts makes them 64 Ki characters). */
+const SCRATCH_BYTES = 256 * 1024;
 /** Ed25519 signs large inputs on the thread pool rather than blocking the event loop. */
 const ED25519_ASYNC_MIN_BYTES = 256 * 1024;
 
@@ -43,19 +45,30 @@ export function createBodySigner(key: SigningKey): (body: RequestBody) => Promis
       input.length < ED25519_ASYNC_MIN_BYTES
         ? sign(null, input, keyObject)
         : await new Promise<Buffer>((resolve, reject) =>
-            sign(null, input, keyObject, (error, result) => (error ? reject(error) : resolve(result))),
+            sign(null, input, keyObject, (error, result) =>
+              error ? reject(error) : resolve(result),
+            ),
           );
     return `${protectedHeader}..${signature.toString('base64url')}`;
   };
 }
 
-/** Feeds the base64url text of the body to `use`, piece by piece, yielding now and then. */
+/**
+ * Feeds the base64url text of the body's bytes to `use`, piece by piece, each piece's bytes made in
+ * one reused buffer, and yields to other sessions now and then.
+ */
 async function eachEncoded(body: RequestBody, use: (text: string) => void): Promise<void> {
   const encoder = new Base64Encoder('base64url');
+  const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   let sinceYield = 0;
-  for (const piece of body.pieces()) {
-    use(encoder.push(piece));
-    sinceYield += piece.length;
+  for (const text of body.texts()) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; only a long head or tail can need more room.
+    const bytes =
+      text.length * 3 <= SCRATCH_BYTES
+        ? scratch.subarray(0, scratch.write(text, 0, 'utf8'))
+        : Buffer.from(text, 'utf8');
+    encoder.push(bytes, use);
+    sinceYield += bytes.length;
     if (sinceYield >= YIELD_EVERY_BYTES) {
       sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));

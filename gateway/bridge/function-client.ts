@@ -77,8 +77,11 @@ export class FunctionClient {
     try {
       return await this.#post(path, headers, body, signal);
     } catch (error) {
-      // One retry, only for a keep-alive connection the function closed while it sat idle in the
-      // pool: the request never reached the function, so sending it again cannot duplicate it.
+      // One retry, only when the connection broke before any byte of the answer: almost always a
+      // keep-alive connection the function closed while it sat idle in the pool. The function may
+      // still have seen the first attempt (a replica killed mid-request behind a load balancer), so
+      // the retry sends the same body and `id`: a function that deduplicates on `id` is safe. The
+      // alternative, a 451, makes the sender retry later with the same risk and more delay.
       if (signal.aborted || !DEAD_CONNECTION_CODES.has(codeOf(error))) throw translate(error, step);
       try {
         return await this.#post(path, headers, body, signal);
@@ -103,7 +106,8 @@ export class FunctionClient {
             path,
             method: 'POST',
             headers: { ...headers, 'content-length': String(body.byteLength) },
-            body: Readable.from(body.pieces(), { objectMode: false }),
+            // Strings pass through an object-mode stream as they are (see RequestBody.texts).
+            body: Readable.from(body.texts(), { objectMode: true, highWaterMark: 2 }),
             signal,
           },
     );

@@ -1,28 +1,36 @@
-// A request body as a sequence of Buffers made on demand, so a large message is never copied whole:
-// the data call's JSON is built around the base64 of the message, piece by piece.
+// A request body made on demand, piece by piece, so a large message is never copied whole: the data
+// call's JSON is built around the base64 of the message.
 import { Base64Encoder, base64Length } from './base64-encoder.ts';
 
 /** Bodies up to this size are built as one Buffer: for them one copy is cheaper than pieces. */
 export const WHOLE_BODY_MAX_BYTES = 256 * 1024;
 /**
- * Message bytes encoded at a time, and about how much base64 text one piece of a large body
- * carries: strings this size stay in V8's young generation (large-object space starts at 128 KiB),
- * where short-lived garbage is cheap and does not hold on to memory.
+ * Message bytes encoded at a time, so one piece of a large body is 64 Ki characters: strings this
+ * size stay in V8's young generation (large-object space starts at 128 KiB), where short-lived
+ * garbage is cheap and does not hold on to memory.
  */
 const ENCODE_BYTES = 48 * 1024;
-const PIECE_TEXT_BYTES = 64 * 1024;
 
 export interface RequestBody {
   readonly byteLength: number;
   /** The body as one Buffer, when it is small enough to be made so. */
   readonly whole: Buffer | null;
-  /** The body's bytes in order; every call starts over (a retry sends the body again). */
-  pieces(): Iterable<Buffer>;
+  /**
+   * The body in order, as text to be sent UTF-8 encoded (JSON is UTF-8); every call starts over,
+   * as a retry sends the body again. Strings rather than Buffers: a socket copies a string it
+   * writes into memory it frees as soon as the write is done, where every Buffer made here would
+   * be garbage for V8 to find, so a 25 MiB message would leave tens of MiB to be collected.
+   */
+  texts(): Iterable<string>;
 }
 
 /** A body that already is one Buffer. */
 export function wholeBody(bytes: Buffer): RequestBody {
-  return { byteLength: bytes.length, whole: bytes, pieces: () => [bytes] };
+  return {
+    byteLength: bytes.length,
+    whole: bytes,
+    texts: () => [bytes.toString('utf8')],
+  };
 }
 
 /**
@@ -35,34 +43,28 @@ export function splicedBody(
   rawBytes: number,
   tail: string,
 ): RequestBody {
-  const headBytes = Buffer.from(head, 'utf8');
-  const tailBytes = Buffer.from(tail, 'utf8');
-  const byteLength = headBytes.length + base64Length(rawBytes) + tailBytes.length;
-  const pieces = (): Iterable<Buffer> => splicedPieces(headBytes, raw, tailBytes);
-  if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, pieces };
+  const byteLength =
+    Buffer.byteLength(head, 'utf8') + base64Length(rawBytes) + Buffer.byteLength(tail, 'utf8');
+  const texts = (): Iterable<string> => splicedTexts(head, raw, tail);
+  if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, texts };
   const whole = Buffer.allocUnsafe(byteLength);
-  let at = headBytes.copy(whole, 0);
-  const encoder = new Base64Encoder('base64');
-  for (const chunk of raw) at += whole.write(encoder.push(chunk), at, 'latin1');
-  at += whole.write(encoder.end(), at, 'latin1');
-  tailBytes.copy(whole, at);
-  return { byteLength, whole, pieces: () => [whole] };
+  let at = 0;
+  for (const text of texts()) at += whole.write(text, at, 'utf8');
+  return { byteLength, whole, texts: () => [whole.toString('utf8')] };
 }
 
-function* splicedPieces(head: Buffer, raw: readonly Buffer[], tail: Buffer): Generator<Buffer> {
+function* splicedTexts(head: string, raw: readonly Buffer[], tail: string): Generator<string> {
   yield head;
   const encoder = new Base64Encoder('base64');
-  let text = '';
+  const texts: string[] = [];
+  const keep = (text: string): void => void texts.push(text);
   for (const chunk of raw) {
     for (let at = 0; at < chunk.length; at += ENCODE_BYTES) {
-      text += encoder.push(chunk.subarray(at, at + ENCODE_BYTES));
-      if (text.length >= PIECE_TEXT_BYTES) {
-        yield Buffer.from(text, 'latin1');
-        text = '';
-      }
+      encoder.push(chunk.subarray(at, at + ENCODE_BYTES), keep);
+      yield* texts;
+      texts.length = 0;
     }
   }
-  text += encoder.end();
-  if (text !== '') yield Buffer.from(text, 'latin1');
+  yield encoder.end();
   yield tail;
 }

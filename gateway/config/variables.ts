@@ -144,7 +144,7 @@ export const VARIABLES = [
     default: '600',
     defaultText: '600',
     meaning:
-      'Seconds of silence allowed while message data is arriving (RFC 5321 §4.5.3.2.5, §4.5.3.2.6).',
+      'Seconds of silence allowed while message data is arriving (RFC 5321 §4.5.3.2.5, §4.5.3.2.6); the whole message must also arrive within this time plus 2 ms per byte (500 bytes/s on average, as Postfix smtpd_min_data_rate).',
   },
   {
     name: 'MXHOOK_FUNCTION_TIMEOUT',

@@ -21,7 +21,7 @@ import type {
 import { startSession, transition } from '../smtp/transition.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver, ReplyStep } from './observer.ts';
-import { outcomeWithoutHook, runHook } from './run-hook.ts';
+import { outcomeWithoutHook, startHook } from './run-hook.ts';
 import type { TlsServerOptions } from './tls-store.ts';
 
 export interface ConnectionOptions {
@@ -47,6 +47,8 @@ export interface ConnectionOptions {
 const WRITE_HIGH_WATER_BYTES = 64 * 1024;
 /** Input buffered while a handler call is in flight past this size pauses the socket. */
 const READ_HIGH_WATER_BYTES = 256 * 1024;
+/** What `#head` starts as: shared, as an idle session should cost as little memory as possible. */
+const NOTHING_YET = Buffer.alloc(0);
 /** After our final reply, how long the client gets to close before we destroy the socket. */
 const CLOSE_LINGER_MS = 2_000;
 /**
@@ -68,8 +70,8 @@ export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
   readonly #input = new InputBuffer();
-  /** Aborts the handler call in flight; made with the first call, as most sessions make none or few. */
-  #cancel: AbortController | null = null;
+  /** Cancels the handler call in flight (its answer becomes a failure); null when none is. */
+  #cancelCall: (() => void) | null = null;
   /** A step decided without a call (no hook for it), for `#pump` to apply next. */
   #decided: SessionEvent | null = null;
   readonly #closed: Promise<void>;
@@ -92,7 +94,7 @@ export class SmtpConnection {
   #deadlineTimer: NodeJS.Timeout | null = null;
   #deadlineTimerDueMs = 0;
   /** The first bytes while `#sniff` cannot yet tell; null once it has. */
-  #head: Buffer | null = Buffer.alloc(0);
+  #head: Buffer | null = NOTHING_YET;
   #talkedEarly = false;
 
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
@@ -127,7 +129,7 @@ export class SmtpConnection {
 
   /** End of the grace period: cancel any handler call (its answer becomes 451) and close. */
   abort(): void {
-    this.#cancel?.abort();
+    this.#cancelCall?.();
     setTimeout(() => this.#socket.destroy(), 100).unref();
   }
 
@@ -310,16 +312,16 @@ export class SmtpConnection {
   }
 
   /**
-   * Waiting for a command or a TLS handshake, the client has idleTimeoutMs in all (RFC 5321
-   * §4.5.3.2.7); waiting on a handler, nothing is due from it. A message keeps the deadline that
-   * `#expectMessage` set.
+   * Waiting for a command, an AUTH response or a TLS handshake, the client has idleTimeoutMs in
+   * all (RFC 5321 §4.5.3.2.7); waiting on a handler, nothing is due from it. A message keeps the
+   * deadline that `#expectMessage` set.
    */
   #expectCommand(): void {
     const { phase } = this.#state;
     if (phase === 'data' || phase === 'bdat') return;
     this.#socket.setTimeout(0);
-    if (phase === 'command' || phase === 'tls') this.#setDeadline(this.#options.idleTimeoutMs);
-    else this.#deadlineMs = Number.POSITIVE_INFINITY;
+    if (phase === 'waiting' || phase === 'closed') this.#deadlineMs = Number.POSITIVE_INFINITY;
+    else this.#setDeadline(this.#options.idleTimeoutMs);
   }
 
   /**
@@ -382,13 +384,10 @@ export class SmtpConnection {
     const called = known === null;
     const started = performance.now();
     let durationMs = 0; // the call alone, without the greeting delay
-    this.#cancel ??= new AbortController();
-    const answer = runHook(
-      handler,
-      call,
-      this.#options.functionTimeoutMs,
-      this.#cancel.signal,
-    ).then((outcome) => {
+    const running = startHook(handler, call, this.#options.functionTimeoutMs);
+    this.#cancelCall = running.cancel;
+    const answer = running.outcome.then((outcome) => {
+      this.#cancelCall = null;
       durationMs = performance.now() - started;
       return outcome;
     });
@@ -491,8 +490,7 @@ export class SmtpConnection {
   #onClose(): void {
     if (this.#gone) return;
     this.#gone = true;
-    // Only a call in flight needs aborting (abort() builds a DOMException with a stack trace).
-    if (this.#hookInFlight) this.#cancel?.abort();
+    this.#cancelCall?.();
     if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
     this.#hold(0);
     this.#decoder = null;

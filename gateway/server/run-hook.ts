@@ -24,19 +24,24 @@ export function outcomeWithoutHook(handler: Handler, step: HookCall['step']): Ho
   return step === 'auth' ? REJECT : ACCEPT;
 }
 
+export interface RunningHook {
+  /** Settles with the hook's answer or its failure; never rejects. */
+  readonly outcome: Promise<HookOutcome>;
+  /** Gives up on the call (ERR_SHUTTING_DOWN) and aborts the hook's signal. */
+  cancel(): void;
+}
+
 /**
- * Runs the step's hook, giving it a signal that aborts at the deadline or when `cancel` aborts.
- * One AbortController and one cleared timer per call: AbortSignal.timeout() would leave its timer
- * alive for the whole timeout after every call, and AbortSignal.any() costs more than both.
+ * Starts the step's hook, giving it a signal that aborts at the deadline or on `cancel()`. One
+ * AbortController and one cleared timer per call, nothing else: AbortSignal.timeout() would keep
+ * its timer alive for the whole timeout after every call, and a listener on a per-session signal
+ * costs an add and a remove per call.
  */
-export async function runHook(
-  handler: Handler,
-  call: HookCall,
-  timeoutMs: number,
-  cancel: AbortSignal,
-): Promise<HookOutcome> {
+export function startHook(handler: Handler, call: HookCall, timeoutMs: number): RunningHook {
   const hook = handler[call.step] as AnyHook | undefined;
-  if (hook === undefined) return outcomeWithoutHook(handler, call.step)!;
+  if (hook === undefined) {
+    return { outcome: Promise.resolve(outcomeWithoutHook(handler, call.step)!), cancel() {} };
+  }
   const controller = new AbortController();
   let stop!: (error: MxhookError) => void;
   const stopped = new Promise<never>((_, reject) => {
@@ -53,12 +58,24 @@ export async function runHook(
       ),
     timeoutMs,
   );
-  const onCancel = (): void =>
-    stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`));
-  if (cancel.aborted) onCancel();
-  else cancel.addEventListener('abort', onCancel, { once: true });
+  const outcome = answerOf(
+    call,
+    () => hook({ ...call, signal: controller.signal }),
+    stopped,
+  ).finally(() => clearTimeout(timer));
+  return {
+    outcome,
+    cancel: () => stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`)),
+  };
+}
+
+async function answerOf(
+  call: HookCall,
+  invoke: () => unknown,
+  stopped: Promise<never>,
+): Promise<HookOutcome> {
   try {
-    const response = await Promise.race([hook({ ...call, signal: controller.signal }), stopped]);
+    const response = await Promise.race([invoke(), stopped]);
     // undefined accepts every step but data: a data hook must say so explicitly.
     if (response === undefined)
       return call.step === 'data' ? { ok: false, error: 'ERR_HOOK_RESPONSE: no answer' } : ACCEPT;
@@ -69,8 +86,5 @@ export async function runHook(
       ok: false,
       error: `${code}: ${error instanceof Error ? error.message : String(error)}`,
     };
-  } finally {
-    clearTimeout(timer);
-    cancel.removeEventListener('abort', onCancel);
   }
 }

@@ -5,6 +5,7 @@ import { FaultFunction, stopAllFaultFunctions } from '../helpers/faults/fault-fu
 import { checkPromise } from '../helpers/faults/promise.ts';
 import { Random, testSeed, withSeed } from '../helpers/faults/seed.ts';
 import { type Outcome, sendMessage } from '../helpers/faults/send-message.ts';
+import { TcpProxy } from '../helpers/faults/tcp-proxy.ts';
 import { destroyAllClients } from '../helpers/smtp-client.ts';
 import { stopAllBridges } from '../helpers/start-bridge.ts';
 
@@ -67,5 +68,43 @@ describe('a function that restarts', () => {
       expect(summary.deferred + summary.closed).toBeGreaterThan(0);
       await expectRecovered(bridge, fn, `restart-${seed}-end`);
     });
+  });
+});
+
+describe('a function replica that dies behind a load balancer', () => {
+  it('is answered by another replica: the one call the gateway sends again is accepted once, 250, never lost', async () => {
+    // The gateway sends a call once more when its connection breaks (function-client.ts), which is
+    // meant for keep-alive connections the function closed while idle. Here the first replica had
+    // the call and died mid-way; the load balancer routes the resent call to the second replica.
+    // The message reaches the function twice — as the same call, with the same `id`, which a
+    // function checking replays recognises — and is accepted once.
+    const first = await FaultFunction.start({ mode: 'hang' });
+    const second = await FaultFunction.start({ mode: 'normal', ledger: first.ledger });
+    const balancer = await TcpProxy.start(first.port);
+    try {
+      const bridge = await faultBridge(first, { MXHOOK_FUNCTION_URL: balancer.url });
+      const pending = Array.from({ length: 5 }, (_, i) => sendMessage(bridge.port, `replica-${i}`));
+      await first.waitFor(
+        () => first.ledger.receivedCount() >= 5,
+        'the first replica to have all calls',
+      );
+      balancer.routeTo(second.port);
+      await first.kill();
+      const outcomes = await Promise.all(pending);
+      await second.sync();
+      const summary = checkPromise(outcomes, first.ledger, 'replicas', {
+        allowSameCallAgain: true,
+      });
+      expect(summary.accepted + summary.deferred).toBe(5);
+      // What happened, exactly: every message the client saw 250 for went out twice as one call.
+      for (const outcome of outcomes.filter((o) => o.code === 250)) {
+        const calls = first.ledger.received.get(outcome.id)!;
+        expect(calls).toHaveLength(2);
+        expect(calls[1]).toBe(calls[0]);
+      }
+      await expectRecovered(bridge, second, 'replica-after');
+    } finally {
+      await balancer.close();
+    }
   });
 });

@@ -9,8 +9,8 @@ const SCRIPT = fileURLToPath(new URL('../../fault/function-process.ts', import.m
 
 /** What the function saw, across every process it ran as (a restart keeps the ledger). */
 export class FunctionLedger {
-  /** Data calls that reached the function, by Message-ID. */
-  readonly received = new Map<string, number>();
+  /** Data calls that reached the function, by Message-ID: the call `id` of each. */
+  readonly received = new Map<string, string[]>();
   /** Accepting answers the function gave, by Message-ID: the call `id` of each. */
   readonly accepted = new Map<string, string[]>();
   /** Calls the gateway hung up on before the answer. */
@@ -24,7 +24,7 @@ export class FunctionLedger {
 
   receivedCount(): number {
     let count = 0;
-    for (const n of this.received.values()) count += n;
+    for (const calls of this.received.values()) count += calls.length;
     return count;
   }
 }
@@ -43,6 +43,8 @@ export interface FaultFunctionOptions {
   readonly slowMs?: readonly [number, number];
   /** Seeds the `slow` mode's delays. */
   readonly seed?: number;
+  /** Record into this ledger, e.g. one shared by two replicas of the function. */
+  readonly ledger?: FunctionLedger;
 }
 
 const running = new Set<FaultFunction>();
@@ -55,7 +57,7 @@ export async function stopAllFaultFunctions(): Promise<void> {
 }
 
 export class FaultFunction {
-  readonly ledger = new FunctionLedger();
+  readonly ledger: FunctionLedger;
   readonly #options: FaultFunctionOptions;
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
@@ -67,6 +69,7 @@ export class FaultFunction {
 
   private constructor(options: FaultFunctionOptions) {
     this.#options = options;
+    this.ledger = options.ledger ?? new FunctionLedger();
   }
 
   /** Starts the function on a free port of 127.0.0.1. */
@@ -181,9 +184,12 @@ export class FaultFunction {
   #record(event: FunctionEvent): void {
     const { ledger } = this;
     switch (event.e) {
-      case 'received':
-        ledger.received.set(event.id!, (ledger.received.get(event.id!) ?? 0) + 1);
+      case 'received': {
+        const calls = ledger.received.get(event.id!) ?? [];
+        calls.push(event.call!);
+        ledger.received.set(event.id!, calls);
         break;
+      }
       case 'accepted': {
         const calls = ledger.accepted.get(event.id!) ?? [];
         calls.push(event.call!);

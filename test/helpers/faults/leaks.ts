@@ -6,11 +6,36 @@ import { waitUntil } from '../wait.ts';
 
 /** Waits until the gateway holds no session and no message byte. */
 export async function expectNoLeaks(gateway: Gateway): Promise<void> {
-  await waitUntil(() => gateway.sessionCount === 0, `sessionCount 0 (is ${gateway.sessionCount})`);
-  await waitUntil(
-    () => gateway.bytesInFlight === 0,
-    `bytesInFlight 0 (is ${gateway.bytesInFlight})`,
-  );
+  await waitUntil(() => gateway.sessionCount === 0, 'sessionCount to return to 0');
+  await waitUntil(() => gateway.bytesInFlight === 0, 'bytesInFlight to return to 0');
+}
+
+/**
+ * What keeps this process alive, by kind — sockets, servers, timers, child processes — as Node
+ * lists them (`process.getActiveResourcesInfo`; unref'd ones, such as idle pooled connections to
+ * the function, are not listed).
+ */
+export function activeResources(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo().sort())
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * Waits until the process holds no more of any kind of resource than `before`: no socket or
+ * timer left behind (fewer is fine: a start-up timer may have run out meanwhile).
+ */
+export async function expectResourcesBack(before: Record<string, number>): Promise<void> {
+  const added = (): string[] =>
+    Object.entries(activeResources())
+      .filter(([kind, count]) => count > (before[kind] ?? 0))
+      .map(([kind, count]) => `${kind} ${before[kind] ?? 0} → ${count}`);
+  try {
+    await waitUntil(() => added().length === 0, 'resources to be released');
+  } catch {
+    throw new Error(`resources left behind: ${added().join(', ')}`);
+  }
 }
 
 /**

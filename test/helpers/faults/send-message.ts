@@ -18,17 +18,16 @@ export interface SendOptions {
   readonly fault?: FaultMode;
   /** Body size, roughly; default a few hundred bytes. */
   readonly bodyBytes?: number;
-  /** Called once the whole message is written, before the final reply. */
-  readonly afterMessage?: (client: SmtpClient) => void | Promise<void>;
   /**
    * Give up halfway: `mid-data` destroys the connection after half the message, `after-message`
    * once the message is written (the data call running), each after `abandonAfter` resolves.
    */
   readonly abandon?: 'mid-data' | 'after-message';
   readonly abandonAfter?: () => Promise<void>;
-  /** How long to wait for each reply. */
-  readonly replyTimeoutMs?: number;
 }
+
+/** Generous: replies can wait on a slow function under load. */
+const REPLY_TIMEOUT_MS = 20_000;
 
 /** A message whose Message-ID and Subject name it, so the function's records can be matched. */
 export function messageFor(id: string, options: Pick<SendOptions, 'fault' | 'bodyBytes'>): Buffer {
@@ -47,7 +46,6 @@ export async function sendMessage(
   id: string,
   options: SendOptions = {},
 ): Promise<Outcome> {
-  const timeout = options.replyTimeoutMs ?? 20_000;
   let client: SmtpClient;
   try {
     client = await SmtpClient.connect(port);
@@ -58,7 +56,7 @@ export async function sendMessage(
   const expect = async (code: number): Promise<Outcome | null> => {
     let reply: SmtpReply;
     try {
-      reply = await client.readReply(timeout);
+      reply = await client.readReply(REPLY_TIMEOUT_MS);
     } catch (error) {
       return { id, code: null, step, reply: (error as Error).message };
     }
@@ -90,7 +88,6 @@ export async function sendMessage(
       return { id, code: null, step: 'abandoned', reply: '' };
     }
     await client.send(wire).catch(() => {});
-    await options.afterMessage?.(client);
     if (options.abandon === 'after-message') {
       await options.abandonAfter?.();
       client.destroy();

@@ -5,7 +5,7 @@ import {
   destroyAllClients,
   greeted,
   inTransaction,
-  type SmtpClient,
+  SmtpClient,
 } from '../../helpers/smtp-client.ts';
 import { startGateway, stopAllGateways } from '../../helpers/start-gateway.ts';
 import { waitUntil } from '../../helpers/wait.ts';
@@ -16,7 +16,11 @@ afterEach(async () => {
 });
 
 const TIMED_OUT = '421 4.4.2 Idle timeout, closing connection\r\n';
-/** The timeouts under test; the real defaults are 300 s and 600 s, scaled down 600 times here. */
+const DATA_TIMED_OUT = '421 4.4.2 Timeout waiting for message data, closing connection\r\n';
+/**
+ * The timeouts under test (the defaults are 300 s and 600 s). A byte every 100 ms against a
+ * 500 ms deadline is the proportion of the classic one byte per second against minutes.
+ */
 const IDLE_MS = 500;
 const DATA_MS = 500;
 /** How long the trickle would go on if nothing stopped it: many deadlines. */
@@ -66,7 +70,7 @@ describe('a client trickling one byte at a time (slowloris)', () => {
     const pending = trickle(client, `Subject: slow\r\n\r\n${'y'.repeat(200)}\r\n.\r\n`, 50);
     const replies = await client.readUntilClosed(TRICKLE_LIMIT_MS);
     const heldMs = await pending;
-    expect(replies).toBe(TIMED_OUT);
+    expect(replies).toBe(DATA_TIMED_OUT);
     expect(heldMs).toBeLessThan(DATA_MS * 4);
     expect(gw.messages).toHaveLength(0);
     await waitUntil(() => gw.gateway.sessionCount === 0, 'the session to end');
@@ -77,8 +81,9 @@ describe('a client trickling one byte at a time (slowloris)', () => {
     const gw = await startGateway({ idleTimeoutMs: IDLE_MS, dataTimeoutMs: DATA_MS });
     const client = await inTransaction(gw.port);
     await client.send('BDAT 200 LAST\r\n');
-    const heldMs = await trickle(client, 'z'.repeat(200), 50);
-    expect(heldMs).toBeLessThan(DATA_MS * 4);
+    const pending = trickle(client, 'z'.repeat(200), 50);
+    expect(await client.readUntilClosed(TRICKLE_LIMIT_MS)).toBe(DATA_TIMED_OUT);
+    expect(await pending).toBeLessThan(DATA_MS * 4);
     expect(gw.messages).toHaveLength(0);
   });
 
@@ -101,9 +106,40 @@ describe('a client trickling one byte at a time (slowloris)', () => {
     // The deadline is per command, not per session: an active client is not cut off.
     const gw = await startGateway({ idleTimeoutMs: IDLE_MS, dataTimeoutMs: DATA_MS });
     const client = await afterEhlo(gw.port);
-    for (let i = 0; i < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 0.6));
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS * 0.4));
       expect((await client.command('NOOP')).code).toBe(250);
     }
+  });
+
+  it('is cut off when it trickles a TLS handshake on the implicit-TLS listener', async () => {
+    const gw = await startGateway({ implicitTls: true, idleTimeoutMs: IDLE_MS });
+    const client = await SmtpClient.connect(gw.tlsPort!);
+    // A TLS record header announcing a 16 KiB handshake record, then its body a byte at a time:
+    // the TLS library waits for the whole record, so only a deadline can end this.
+    await client.send(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]));
+    const heldMs = await trickle(client, 'c'.repeat(200), 100);
+    expect(heldMs).toBeLessThan(IDLE_MS * 4);
+  });
+
+  it('is cut off when it trickles its TLS handshake after STARTTLS', async () => {
+    const gw = await startGateway({ tls: true, idleTimeoutMs: IDLE_MS });
+    const client = await afterEhlo(gw.port);
+    expect((await client.command('STARTTLS')).code).toBe(220);
+    await client.send(Buffer.from([0x16, 0x03, 0x01, 0x40, 0x00]));
+    const heldMs = await trickle(client, 'c'.repeat(200), 100);
+    // The deadline ends the session; its 421 cannot get through a handshake that never finishes,
+    // so the socket goes when the gateway stops waiting for the close (2 s linger).
+    expect(heldMs).toBeLessThan(IDLE_MS * 4 + 2_000);
+    await waitUntil(() => gw.gateway.sessionCount === 0, 'the session to end');
+  });
+
+  it('is closed when it never answers the AUTH LOGIN prompt', async () => {
+    const gw = await startGateway({ idleTimeoutMs: IDLE_MS, auth: { allowInsecure: true } });
+    const client = await afterEhlo(gw.port);
+    expect((await client.command('AUTH LOGIN')).raw).toBe('334 VXNlcm5hbWU6\r\n');
+    const pending = trickle(client, 'dXNlcm5hbWU='.repeat(5), 100);
+    expect(await client.readUntilClosed(TRICKLE_LIMIT_MS)).toBe(TIMED_OUT);
+    expect(await pending).toBeLessThan(IDLE_MS * 4);
   });
 });

@@ -5,7 +5,9 @@ import { Base64Encoder, base64Length } from '../../../../gateway/bridge/base64-e
 
 function encodeInPieces(pieces: readonly Uint8Array[], alphabet: 'base64' | 'base64url'): string {
   const encoder = new Base64Encoder(alphabet);
-  return pieces.map((piece) => encoder.push(piece)).join('') + encoder.end();
+  const texts: string[] = [];
+  for (const piece of pieces) encoder.push(piece, (text) => texts.push(text));
+  return texts.join('') + encoder.end();
 }
 
 describe('Base64Encoder', () => {
@@ -17,7 +19,12 @@ describe('Base64Encoder', () => {
     [['f', 'o', 'o', 'b', 'a', 'r'], 'Zm9vYmFy'], // RFC 4648 §10, one byte at a time
     [['fooba'], 'Zm9vYmE='],
   ])('encodes %j as %s', (pieces, expected) => {
-    expect(encodeInPieces(pieces.map((p) => Buffer.from(p)), 'base64')).toBe(expected);
+    expect(
+      encodeInPieces(
+        pieces.map((p) => Buffer.from(p)),
+        'base64',
+      ),
+    ).toBe(expected);
   });
 
   it('writes base64url without padding, as JWS needs (RFC 7515 §2)', () => {

@@ -1,7 +1,7 @@
 // The streaming signer produces exactly the SDK's signBody value, and verify() accepts it.
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { type SigningKey, importSigningKey, signBody } from '../../../../functions/sdk/sign.ts';
+import { importSigningKey, type SigningKey, signBody } from '../../../../functions/sdk/sign.ts';
 import { verifyBody } from '../../../../functions/sdk/verify.ts';
 import { createBodySigner } from '../../../../gateway/bridge/body-signer.ts';
 import { splicedBody, wholeBody } from '../../../../gateway/bridge/request-body.ts';
@@ -12,7 +12,10 @@ const head = `{"v":1,"id":"x","step":"data","timestamp":${now},"audience":"http:
 
 async function keys(): Promise<SigningKey[]> {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
-  return [await importSigningKey({ secret: SECRET }), await importSigningKey({ privateKey: String(pem) })];
+  return [
+    await importSigningKey({ secret: SECRET }),
+    await importSigningKey({ privateKey: String(pem) }),
+  ];
 }
 
 describe('createBodySigner', () => {
@@ -27,7 +30,17 @@ describe('createBodySigner', () => {
     const raw = Array.from({ length: 7 }, (_, i) => Buffer.alloc(100_003, 0x41 + i));
     const body = splicedBody(head, raw, 700_021, '"}}');
     expect(body.whole).toBeNull();
-    const bytes = Buffer.concat([...body.pieces()]);
+    const bytes = Buffer.from([...body.texts()].join(''), 'utf8');
+    for (const key of await keys())
+      expect(await createBodySigner(key)(body)).toBe(await signBody(bytes, key));
+  });
+
+  it('signs the UTF-8 bytes of a long non-ASCII tail (a parsed message) as signBody does', async () => {
+    const raw = [Buffer.alloc(300_000, 0x61)];
+    const tail = `","parsed":{"text":"${'é€😀'.repeat(40_000)}"}}}`;
+    const body = splicedBody(head, raw, 300_000, tail);
+    const bytes = Buffer.from([...body.texts()].join(''), 'utf8');
+    expect(bytes.length).toBe(body.byteLength);
     for (const key of await keys())
       expect(await createBodySigner(key)(body)).toBe(await signBody(bytes, key));
   });
