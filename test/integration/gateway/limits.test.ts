@@ -146,7 +146,9 @@ describe('timeouts', () => {
     const client = await inTransaction(gw.port);
     expect((await client.command('DATA')).code).toBe(354);
     await client.send('Subject: stalled\r\n\r\nhalf a mess');
-    expect(await client.readUntilClosed()).toBe('421 4.4.2 Timeout waiting for message data, closing connection\r\n');
+    expect(await client.readUntilClosed()).toBe(
+      '421 4.4.2 Timeout waiting for message data, closing connection\r\n',
+    );
     expect(gw.messages).toHaveLength(0);
     await waitUntil(() => gw.gateway.bytesInFlight === 0, 'the held bytes to be released');
   });
@@ -155,7 +157,9 @@ describe('timeouts', () => {
     const gw = await startGateway({ idleTimeoutMs: 60_000, dataTimeoutMs: 300 });
     const client = await inTransaction(gw.port);
     await client.send('BDAT 100 LAST\r\nonly a few bytes');
-    expect(await client.readUntilClosed()).toBe('421 4.4.2 Timeout waiting for message data, closing connection\r\n');
+    expect(await client.readUntilClosed()).toBe(
+      '421 4.4.2 Timeout waiting for message data, closing connection\r\n',
+    );
     expect(gw.messages).toHaveLength(0);
   });
 
