@@ -414,7 +414,8 @@ export class SmtpConnection {
     const decision = decide(step, outcome);
     const code = decision.reply.code;
     if (!called) {
-      this.#log.info({ step, code, outcome: decision.outcome }, 'step accepted without a call');
+      // Not a decision anyone made (the step is not in MXHOOK_STEPS): debug, not one line per step at info.
+      this.#log.debug({ step, code, outcome: decision.outcome }, 'step accepted without a call');
       return;
     }
     if (decision.failure !== null)

@@ -127,7 +127,7 @@ describe('log lines', () => {
     }
   });
 
-  it('log the decision of every step at info: step, code, and the call duration', () => {
+  it('log every step decision: the function answers at info with the call duration, steps accepted without a call at debug', () => {
     const [first, second] = [...new Set(lines.map((line) => line['session']))].filter(Boolean);
     const decisions = (session: unknown) =>
       lines
@@ -146,7 +146,7 @@ describe('log lines', () => {
           timed: typeof line['durationMs'] === 'number',
         }));
     const uncalled = (step: string, code: number) => ({
-      level: 30,
+      level: 20,
       msg: 'step accepted without a call',
       step,
       code,

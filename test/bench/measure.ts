@@ -1,0 +1,228 @@
+// Runs one scenario against one target in a fresh process and returns what was measured.
+
+import type { FunctionCounts } from './function-server.ts';
+import { Child } from './ipc.ts';
+import { type LoadResult, mergeResults, openIdle, runLoad } from './load-generator.ts';
+import { busyShare, machineCpu } from './machine-load.ts';
+import { type TestMessage, testMessage } from './message.ts';
+import type { Scenario, TargetName } from './scenarios.ts';
+import { percentile } from './stats.ts';
+import type { TargetSpec, TargetUsage } from './target.ts';
+
+export interface Environment {
+  readonly functionUrl: string;
+  readonly secret: string;
+  readonly functionServer: Child<{ port: number }>;
+  /** Extra node flags for target processes (e.g. --cpu-prof). */
+  readonly targetFlags: readonly string[];
+  readonly quick: boolean;
+  /** Idle connections are capped to what the open-file limit allows. */
+  readonly maxIdleConnections: number;
+  /** MXHOOK_LOG_LEVEL for mxhook (the peer logs nothing, smtp-server's default). */
+  readonly mxhookLogLevel: string;
+}
+
+export interface Measurement {
+  readonly scenario: string;
+  readonly target: TargetName;
+  /** Every message sent was accepted and reached the function exactly once (or every connection was greeted). */
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+const MIB = 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 10 * MIB;
+const TARGET_MODULE = new URL('./target.ts', import.meta.url).pathname;
+
+export async function measure(
+  scenario: Scenario,
+  target: TargetName,
+  env: Environment,
+): Promise<Measurement> {
+  const idleCount =
+    scenario.kind === 'idle' ? Math.min(scenario.connections, env.maxIdleConnections) : 0;
+  const spec = targetSpec(target, env, {
+    maxMessageBytes:
+      scenario.kind === 'large' ? scenario.messageBytes + 4 * MIB : DEFAULT_MAX_MESSAGE_BYTES,
+    // mxhook's default (1000) would refuse the idle scenario's connections: raised for it only.
+    maxConnections: scenario.kind === 'idle' ? idleCount + 1_000 : 1_000,
+  });
+  const child = new Child<{ port: number }>(TARGET_MODULE, {
+    args: [JSON.stringify(spec)],
+    execArgv: ['--expose-gc', ...env.targetFlags],
+  });
+  try {
+    const { port } = await child.ready;
+    const problems: string[] = [];
+    if (scenario.kind !== 'idle') await warmUp(port, env.quick);
+    await take(env); // the warm-up's calls are not counted
+    const metrics =
+      scenario.kind === 'idle'
+        ? await measureIdle(port, idleCount, scenario.connections, child, problems)
+        : await measureMessages(scenario, port, child, env, problems);
+    return { scenario: scenario.name, target, ok: problems.length === 0, problems, metrics };
+  } finally {
+    await child.stop();
+  }
+}
+
+function targetSpec(
+  target: TargetName,
+  env: Environment,
+  limits: { maxMessageBytes: number; maxConnections: number },
+): TargetSpec {
+  const common = {
+    functionUrl: env.functionUrl,
+    secret: env.secret,
+    maxMessageBytes: limits.maxMessageBytes,
+  };
+  const mxhook = { maxConnections: limits.maxConnections, logLevel: env.mxhookLogLevel, ...common };
+  switch (target) {
+    case 'mxhook-raw':
+      return { kind: 'mxhook', payload: 'raw', ...mxhook };
+    case 'mxhook-parsed':
+      return { kind: 'mxhook', payload: 'parsed', ...mxhook };
+    case 'peer':
+      return { kind: 'peer', reverseLookup: true, ...common };
+    case 'peer-no-rdns':
+      return { kind: 'peer', reverseLookup: false, ...common };
+  }
+}
+
+/** A fresh process runs its first messages through the interpreter; measure it compiled. */
+async function warmUp(port: number, quick: boolean): Promise<void> {
+  await runLoad({
+    port,
+    message: testMessage(1024),
+    messages: quick ? 150 : 400,
+    concurrency: 10,
+    perSession: 2,
+    durationMs: 10_000,
+    hardLimitMs: 30_000,
+  });
+}
+
+function take(env: Environment): Promise<FunctionCounts> {
+  return env.functionServer.request<FunctionCounts>('take');
+}
+
+async function measureMessages(
+  scenario: Extract<Scenario, { kind: 'load' | 'large' }>,
+  port: number,
+  child: Child,
+  env: Environment,
+  problems: string[],
+): Promise<Record<string, number>> {
+  const message = testMessage(scenario.messageBytes);
+  const before = await child.request<TargetUsage>(scenario.kind === 'large' ? 'gc' : 'usage');
+  const machineBefore = machineCpu();
+  let firstPeakBytes = 0;
+  const result =
+    scenario.kind === 'load'
+      ? await runLoad({
+          port,
+          message,
+          messages: scenario.messages,
+          concurrency: scenario.concurrency,
+          perSession: scenario.perSession,
+          durationMs: scenario.durationMs,
+          hardLimitMs: scenario.durationMs + 60_000,
+        })
+      : // One large message at a time; the peak is taken after the first, as the target is about
+        // one message (back-to-back ones also wait for V8 to free the previous one: reported too).
+        await oneByOne(port, message, scenario.messages, async () => {
+          firstPeakBytes = (await child.request<TargetUsage>('usage')).maxRssBytes;
+        });
+  const after = await child.request<TargetUsage>('usage');
+  const machineAfter = machineCpu();
+  const counts = await take(env);
+  const received = counts.posts['/data'] ?? 0;
+  if (result.failed > 0)
+    problems.push(
+      `${result.failed} of ${result.attempted} messages failed: ${result.errors.join('; ')}`,
+    );
+  if (received !== result.accepted)
+    problems.push(
+      `the function received ${received} data calls for ${result.accepted} accepted messages`,
+    );
+  if (result.accepted > 0 && counts.verified === 0) problems.push('no signature was checked');
+  if (counts.verifyFailures.length > 0)
+    problems.push(`bad signatures: ${counts.verifyFailures.join('; ')}`);
+  const accepted = Math.max(result.accepted, 1);
+  const metrics: Record<string, number> = {
+    messages: result.accepted,
+    failed: result.failed,
+    msgsPerSec: result.accepted / (result.wallMs / 1000),
+    cpuMsPerMsg: (after.cpuUs - before.cpuUs) / 1000 / accepted,
+    txnP50Ms: percentile(result.transactionMs, 50),
+    txnP99Ms: percentile(result.transactionMs, 99),
+    dataP50Ms: percentile(result.dataReplyMs, 50),
+    dataP99Ms: percentile(result.dataReplyMs, 99),
+    peakRssMiB: after.maxRssBytes / MIB,
+    functionP50Us: counts.handlingP50Us,
+    loadGeneratorCpuMsPerMsg: result.cpuUs / 1000 / accepted,
+    functionCpuMsPerMsg: counts.cpuUs / 1000 / accepted,
+  };
+  // The three processes of the benchmark, and whatever else ran on the machine meanwhile.
+  const load = busyShare(
+    machineBefore,
+    machineAfter,
+    (after.cpuUs - before.cpuUs + result.cpuUs + counts.cpuUs) / 1000,
+  );
+  metrics.machineBusyPct = load.busyPct;
+  metrics.otherLoadPct = load.otherPct;
+  if (scenario.kind === 'large') {
+    const seconds = result.dataReplyMs.map((ms) => ms / 1000);
+    metrics.mbPerSec = message.sizeBytes / 1e6 / percentile(seconds, 50);
+    metrics.peakOverBaselineMiB = (firstPeakBytes - before.rssBytes) / MIB;
+    metrics.peakOverSize = (firstPeakBytes - before.rssBytes) / message.sizeBytes;
+    metrics.peakOverSizeAll = (after.maxRssBytes - before.rssBytes) / message.sizeBytes;
+  }
+  return metrics;
+}
+
+/** `count` messages, one after the other, each on its own connection; `afterFirst` runs between the first two. */
+async function oneByOne(
+  port: number,
+  message: TestMessage,
+  count: number,
+  afterFirst: () => Promise<void>,
+): Promise<LoadResult> {
+  const results: LoadResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const single = { port, message, messages: 1, concurrency: 1, perSession: 1 };
+    results.push(await runLoad({ ...single, durationMs: 120_000, hardLimitMs: 180_000 }));
+    if (i === 0) await afterFirst();
+  }
+  return mergeResults(results);
+}
+
+async function measureIdle(
+  port: number,
+  count: number,
+  asked: number,
+  child: Child,
+  problems: string[],
+): Promise<Record<string, number>> {
+  if (count < asked) problems.push(`capped at ${count} connections by the open-file limit`);
+  const before = await child.request<TargetUsage>('gc');
+  const idle = await openIdle(port, count, 100, 120_000);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const after = await child.request<TargetUsage>('gc');
+    if (idle.greeted !== count)
+      problems.push(`${idle.greeted} of ${count} connections greeted: ${idle.errors.join('; ')}`);
+    return {
+      connections: idle.greeted,
+      openMs: idle.openMs,
+      rssBeforeMiB: before.rssBytes / MIB,
+      rssAfterMiB: after.rssBytes / MIB,
+      rssPerConnKiB: (after.rssBytes - before.rssBytes) / 1024 / Math.max(idle.greeted, 1),
+      heapPerConnKiB:
+        (after.heapUsedBytes - before.heapUsedBytes) / 1024 / Math.max(idle.greeted, 1),
+    };
+  } finally {
+    idle.closeAll();
+  }
+}

@@ -1,0 +1,99 @@
+// A benchmark target in its own process (so its CPU time and memory are its alone): mxhook or the peer.
+// Started by the runner with a JSON spec as argv[2]; answers `usage`, `gc` and `stop` over IPC.
+import { loadConfig } from '../../gateway/config/index.ts';
+import { createMetrics } from '../../gateway/metrics/index.ts';
+import { serve } from '../../gateway/serve.ts';
+import { BENCH_HOSTNAME } from './constants.ts';
+import { announce, answerRequests } from './ipc.ts';
+import { startPeer } from './peer.ts';
+
+export type TargetSpec =
+  | {
+      readonly kind: 'mxhook';
+      readonly payload: 'raw' | 'parsed';
+      readonly functionUrl: string;
+      readonly secret: string;
+      readonly maxMessageBytes: number;
+      readonly maxConnections: number;
+      /** MXHOOK_LOG_LEVEL; mxhook's default is info. */
+      readonly logLevel: string;
+    }
+  | {
+      readonly kind: 'peer';
+      readonly reverseLookup: boolean;
+      readonly functionUrl: string;
+      readonly secret: string;
+      readonly maxMessageBytes: number;
+    };
+
+export interface TargetUsage {
+  /** User + system CPU time of this process so far. */
+  readonly cpuUs: number;
+  readonly rssBytes: number;
+  /** Peak RSS of this process's whole life (getrusage ru_maxrss). */
+  readonly maxRssBytes: number;
+  readonly heapUsedBytes: number;
+  /** Memory outside the JS heap that V8 knows of (Buffers, mostly). */
+  readonly externalBytes: number;
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as TargetSpec;
+
+async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
+  if (spec.kind === 'peer') {
+    const peer = await startPeer(spec);
+    return { port: peer.port, stop: () => peer.close() };
+  }
+  // The production path, as `mxhook serve` composes it (cli.ts: metrics observer, admin HTTP),
+  // configured as a user would, at the default log level (JSON lines to stdout, here /dev/null).
+  const config = loadConfig({
+    env: {
+      MXHOOK_LISTEN: '127.0.0.1:0',
+      MXHOOK_HTTP_LISTEN: '127.0.0.1:0',
+      MXHOOK_HOSTNAME: BENCH_HOSTNAME,
+      MXHOOK_FUNCTION_URL: spec.functionUrl,
+      MXHOOK_SIGNING_SECRET: spec.secret,
+      // The peer calls its function once per message, at the end of data; so does mxhook here.
+      MXHOOK_STEPS: 'data',
+      MXHOOK_PAYLOAD: spec.payload,
+      MXHOOK_MAX_MESSAGE_SIZE: String(spec.maxMessageBytes),
+      MXHOOK_MAX_BYTES_IN_FLIGHT: String(Math.max(256 << 20, spec.maxMessageBytes)),
+      MXHOOK_MAX_CONNECTIONS: String(spec.maxConnections),
+      MXHOOK_LOG_LEVEL: spec.logLevel,
+    },
+  });
+  const metrics = createMetrics();
+  const running = await serve(config, { observer: metrics.observer, metrics });
+  return { port: running.smtpAddresses[0]!.port, stop: () => running.stop() };
+}
+
+function usage(): TargetUsage {
+  const cpu = process.cpuUsage();
+  return {
+    cpuUs: cpu.user + cpu.system,
+    rssBytes: process.memoryUsage.rss(),
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    externalBytes: process.memoryUsage().external,
+  };
+}
+
+const target = await start();
+answerRequests({
+  usage,
+  /** Collects garbage (the runner starts targets with --expose-gc), then reports usage. */
+  async gc(): Promise<TargetUsage> {
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc?.();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return usage();
+  },
+  async stop() {
+    // Idle benchmark connections may still be open; a target that is stopping need not wait for them.
+    setTimeout(() => process.exit(0), 3_000).unref();
+    await target.stop();
+    setImmediate(() => process.exit(0));
+  },
+});
+announce({ port: target.port, pid: process.pid });
