@@ -1,8 +1,7 @@
 // Drives one SMTP session: feeds socket bytes to the pure core and carries out the actions it returns.
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { SessionInfo, TlsInfo } from '../../functions/sdk/wire.ts';
+import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import type { Handler } from '../handler.ts';
 import { proxySignatureOf } from '../net/proxy-protocol.ts';
 import { MAX_LINE_BYTES } from '../smtp/command.ts';
@@ -19,9 +18,11 @@ import type {
   SessionState,
 } from '../smtp/session-state.ts';
 import { startSession, transition } from '../smtp/transition.ts';
+import { ClientDeadline } from './client-deadline.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver, ReplyStep } from './observer.ts';
 import { outcomeWithoutHook, startHook } from './run-hook.ts';
+import { upgradeToTls } from './starttls.ts';
 import type { TlsServerOptions } from './tls-store.ts';
 
 export interface ConnectionOptions {
@@ -57,15 +58,6 @@ const CLOSE_LINGER_MS = 2_000;
  */
 const MIN_DATA_BYTES_PER_SECOND = 500;
 
-export function tlsInfoOf(socket: TLSSocket): TlsInfo {
-  return {
-    version: socket.getProtocol() ?? 'unknown',
-    cipher: socket.getCipher()?.name ?? 'unknown',
-    sni:
-      typeof socket.servername === 'string' && socket.servername !== '' ? socket.servername : null,
-  };
-}
-
 export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
@@ -85,14 +77,9 @@ export class SmtpConnection {
   #gone = false;
   #heldBytes = 0;
   #output = '';
-  /**
-   * When the client must have sent its next command (or TLS handshake, or message) by, in
-   * performance.now() ms; Infinity while nothing is due from it. A deadline, not an inactivity
-   * timeout: a trickled byte resets the socket's timeout, so a slowloris could hold a session forever.
-   */
-  #deadlineMs = Number.POSITIVE_INFINITY;
-  #deadlineTimer: NodeJS.Timeout | null = null;
-  #deadlineTimerDueMs = 0;
+  readonly #deadline = new ClientDeadline(() => {
+    if (!this.#gone && !this.#ending) this.#onTimeout();
+  });
   /** The first bytes while `#sniff` cannot yet tell; null once it has. */
   #head: Buffer | null = NOTHING_YET;
   #talkedEarly = false;
@@ -320,8 +307,8 @@ export class SmtpConnection {
     const { phase } = this.#state;
     if (phase === 'data' || phase === 'bdat') return;
     this.#socket.setTimeout(0);
-    if (phase === 'waiting' || phase === 'closed') this.#deadlineMs = Number.POSITIVE_INFINITY;
-    else this.#setDeadline(this.#options.idleTimeoutMs);
+    if (phase === 'waiting' || phase === 'closed') this.#deadline.clear();
+    else this.#deadline.set(this.#options.idleTimeoutMs);
   }
 
   /**
@@ -330,36 +317,11 @@ export class SmtpConnection {
    */
   #expectMessage(): void {
     this.#socket.setTimeout(this.#options.dataTimeoutMs);
-    this.#setDeadline(this.#options.dataTimeoutMs);
+    this.#deadline.set(this.#options.dataTimeoutMs);
   }
 
   #extendDeadline(receivedBytes: number): void {
-    this.#deadlineMs += (receivedBytes * 1000) / MIN_DATA_BYTES_PER_SECOND;
-  }
-
-  #setDeadline(fromNowMs: number): void {
-    const at = performance.now() + fromNowMs;
-    this.#deadlineMs = at;
-    // A timer due before the new deadline is kept: it re-arms itself when it fires. So the
-    // deadline moves with every command without a timer being made for each.
-    if (this.#deadlineTimer === null || this.#deadlineTimerDueMs > at) this.#armDeadlineTimer(at);
-  }
-
-  #armDeadlineTimer(at: number): void {
-    if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimerDueMs = at;
-    this.#deadlineTimer = setTimeout(
-      () => this.#onDeadlineTimer(),
-      Math.max(1, at - performance.now()),
-    );
-  }
-
-  #onDeadlineTimer(): void {
-    this.#deadlineTimer = null;
-    const at = this.#deadlineMs;
-    if (this.#gone || this.#ending || at === Number.POSITIVE_INFINITY) return;
-    if (performance.now() < at) this.#armDeadlineTimer(at);
-    else this.#onTimeout();
+    this.#deadline.extend((receivedBytes * 1000) / MIN_DATA_BYTES_PER_SECOND);
   }
 
   #onTimeout(): void {
@@ -434,29 +396,19 @@ export class SmtpConnection {
       this.#options.observer.refused?.('starttls-injection');
       this.#log.warn({ droppedBytes: dropped }, 'discarded input pipelined after STARTTLS');
     }
-    const plain = this.#socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('timeout');
-    plain.removeAllListeners('drain');
-    plain.removeAllListeners('close');
-    plain.setTimeout(0);
-    const secure = new TLSSocket(plain, { isServer: true, ...tlsOptions });
+    const secure = upgradeToTls(this.#socket, tlsOptions, {
+      secure: (_, tls) => {
+        this.#options.observer.tlsHandshake?.(true);
+        this.#log.info({ tls }, 'tls started');
+        this.#dispatch({ type: 'tls-started', tls });
+        this.#pump();
+      },
+      handshakeFailed: (error) => {
+        this.#options.observer.tlsHandshake?.(false);
+        this.#log.info({ err: error.message }, 'tls handshake failed');
+      },
+    });
     secure.setTimeout(this.#options.idleTimeoutMs);
-    let handshaken = false;
-    secure.once('secure', () => {
-      handshaken = true;
-      this.#options.observer.tlsHandshake?.(true);
-      const tls = tlsInfoOf(secure);
-      this.#log.info({ tls }, 'tls started');
-      this.#dispatch({ type: 'tls-started', tls });
-      this.#pump();
-    });
-    // An error after the handshake (a reset mid-session) is not a handshake failure.
-    secure.once('error', (error) => {
-      if (handshaken) return;
-      this.#options.observer.tlsHandshake?.(false);
-      this.#log.info({ err: error.message }, 'tls handshake failed');
-    });
     this.#attach(secure);
   }
 
@@ -492,7 +444,7 @@ export class SmtpConnection {
     if (this.#gone) return;
     this.#gone = true;
     this.#cancelCall?.();
-    if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
+    this.#deadline.dispose();
     this.#hold(0);
     this.#decoder = null;
     this.#bdat = null;

@@ -5,9 +5,9 @@ import type { Logger } from 'pino';
 import type { Endpoint, TlsInfo } from '../../functions/sdk/wire.ts';
 import { formatReply, reply } from '../smtp/reply.ts';
 import type { Admission, AdmittedClient, NetworkList } from './admission.ts';
-import { tlsInfoOf } from './connection.ts';
 import type { GatewayObserver } from './observer.ts';
 import { type ProxyReadResult, readProxyHeader } from './proxy-reader.ts';
+import { tlsInfoOf } from './starttls.ts';
 import type { TlsStore } from './tls-store.ts';
 
 /** What the intake needs of a listener (gateway.ts `ListenAddress`). */
