@@ -120,13 +120,34 @@ export class SmtpConnection {
     setTimeout(() => this.#socket.destroy(), 100).unref();
   }
 
+  // One listener function per socket event, shared by every session and finding its session
+  // through the socket (EventEmitter calls a listener with the socket as `this`), instead of
+  // five closures per session: idle sessions stay small.
+  static readonly #bySocket = new WeakMap<Socket, SmtpConnection>();
+  static #listener<A extends unknown[]>(
+    handle: (session: SmtpConnection, ...args: A) => void,
+  ): (this: Socket, ...args: A) => void {
+    return function onSocketEvent(this: Socket, ...args: A) {
+      const session = SmtpConnection.#bySocket.get(this);
+      if (session !== undefined) handle(session, ...args);
+    };
+  }
+  static readonly #onSocketData = SmtpConnection.#listener((s, chunk: Buffer) => s.#onData(chunk));
+  static readonly #onSocketTimeout = SmtpConnection.#listener((s) => s.#onTimeout());
+  static readonly #onSocketError = SmtpConnection.#listener((s, error: Error) =>
+    s.#log.debug({ err: error.message }, 'socket error'),
+  );
+  static readonly #onSocketClose = SmtpConnection.#listener((s) => s.#onClose());
+  static readonly #onSocketDrain = SmtpConnection.#listener((s) => s.#pump());
+
   #attach(socket: Socket): void {
     this.#socket = socket;
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('timeout', () => this.#onTimeout());
-    socket.on('error', (error) => this.#log.debug({ err: error.message }, 'socket error'));
-    socket.on('close', () => this.#onClose());
-    socket.on('drain', () => this.#pump());
+    SmtpConnection.#bySocket.set(socket, this);
+    socket.on('data', SmtpConnection.#onSocketData);
+    socket.on('timeout', SmtpConnection.#onSocketTimeout);
+    socket.on('error', SmtpConnection.#onSocketError);
+    socket.on('close', SmtpConnection.#onSocketClose);
+    socket.on('drain', SmtpConnection.#onSocketDrain);
   }
 
   #onData(received: Buffer): void {

@@ -8,7 +8,7 @@ import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
 import type { AuthSettings } from '../smtp/session-state.ts';
 import { Admission, type NetworkList } from './admission.ts';
 import { AuthLockout } from './auth-lockout.ts';
-import { SmtpConnection } from './connection.ts';
+import { type ConnectionOptions, SmtpConnection } from './connection.ts';
 import { Intake, normalizeAddress, type SessionStart } from './intake.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver } from './observer.ts';
@@ -107,6 +107,7 @@ export class Gateway {
   readonly #observer: GatewayObserver;
   readonly #memory: MemoryBudget;
   readonly #authLockout = new AuthLockout();
+  readonly #sharedOptions = new Map<ListenAddress, ConnectionOptions>();
   readonly #servers: { server: Server; listen: ListenAddress }[] = [];
   readonly #sessions = new Set<SmtpConnection>();
   readonly #intake: Intake<ListenAddress>;
@@ -167,6 +168,7 @@ export class Gateway {
    */
   setTls(tls: TlsPair | readonly TlsPair[]): void {
     this.#tls.replace(tlsPairsOf(tls));
+    this.#sharedOptions.clear(); // `tlsAvailable` may have changed
   }
 
   async start(): Promise<AddressInfo[]> {
@@ -225,6 +227,56 @@ export class Gateway {
     };
   }
 
+  /**
+   * Sessions on one listener share one options object unless AUTH or XCLIENT makes their
+   * settings depend on the client: an idle session then costs only its own state (the
+   * benchmark's target is 8 KiB of memory per idle connection).
+   */
+  #optionsFor(listen: ListenAddress, socket: Socket, clientAddress: string): ConnectionOptions {
+    let shared = this.#sharedOptions.get(listen);
+    if (shared === undefined) {
+      shared = this.#listenerOptions(listen);
+      this.#sharedOptions.set(listen, shared);
+    }
+    const auth = this.#authSettings(clientAddress);
+    // XCLIENT is for the same hosts trusted to speak PROXY protocol: they vouch for the client.
+    const xclient =
+      this.#options.trustedProxies?.contains(normalizeAddress(socket.remoteAddress ?? '')) ?? false;
+    if (auth === null && !xclient) return shared;
+    return {
+      ...shared,
+      settings: { ...shared.settings, auth, xclient },
+      onAuthResult: (ok) => this.#authLockout.record(clientAddress, ok, performance.now()),
+    };
+  }
+
+  #listenerOptions(listen: ListenAddress): ConnectionOptions {
+    const limits = this.#limits;
+    return {
+      settings: {
+        hostname: this.#options.hostname,
+        maxMessageBytes: limits.maxMessageBytes,
+        maxRecipients: limits.maxRecipients,
+        maxBadCommands: limits.maxBadCommands,
+        tlsAvailable: this.#tls.available,
+        requireTls: (this.#options.requireTls ?? false) || (listen.requireTls ?? false),
+        requireAuth: (this.#options.requireAuth ?? false) || (listen.requireAuth ?? false),
+        isOverMemoryBudget: () => this.#memory.isOver(),
+      },
+      handler: this.#options.handler,
+      functionTimeoutMs: limits.functionTimeoutMs,
+      idleTimeoutMs: limits.idleTimeoutMs,
+      dataTimeoutMs: limits.dataTimeoutMs,
+      bareLf: this.#options.bareLf ?? 'normalize',
+      longLines: this.#options.longLines ?? 'accept',
+      greetingDelayMs: limits.greetingDelayMs,
+      tls: this.#tls,
+      memory: this.#memory,
+      observer: this.#observer,
+      log: this.#log,
+    };
+  }
+
   #startSession(socket: Socket, start: SessionStart<ListenAddress>): void {
     const { client, server, listen } = start;
     const info: SessionInfo = {
@@ -240,36 +292,11 @@ export class Gateway {
       auth: null,
       proxied: client.proxied,
     };
-    const limits = this.#limits;
-    const session = new SmtpConnection(socket, info, {
-      settings: {
-        hostname: this.#options.hostname,
-        maxMessageBytes: limits.maxMessageBytes,
-        maxRecipients: limits.maxRecipients,
-        maxBadCommands: limits.maxBadCommands,
-        tlsAvailable: this.#tls.available,
-        requireTls: (this.#options.requireTls ?? false) || (listen.requireTls ?? false),
-        requireAuth: (this.#options.requireAuth ?? false) || (listen.requireAuth ?? false),
-        isOverMemoryBudget: () => this.#memory.isOver(),
-        auth: this.#authSettings(client.address),
-        // XCLIENT is for the same hosts trusted to speak PROXY protocol: they vouch for the client.
-        xclient:
-          this.#options.trustedProxies?.contains(normalizeAddress(socket.remoteAddress ?? '')) ??
-          false,
-      },
-      onAuthResult: (ok) => this.#authLockout.record(client.address, ok, performance.now()),
-      handler: this.#options.handler,
-      functionTimeoutMs: limits.functionTimeoutMs,
-      idleTimeoutMs: limits.idleTimeoutMs,
-      dataTimeoutMs: limits.dataTimeoutMs,
-      bareLf: this.#options.bareLf ?? 'normalize',
-      longLines: this.#options.longLines ?? 'accept',
-      greetingDelayMs: limits.greetingDelayMs,
-      tls: this.#tls,
-      memory: this.#memory,
-      observer: this.#observer,
-      log: this.#log,
-    });
+    const session = new SmtpConnection(
+      socket,
+      info,
+      this.#optionsFor(listen, socket, client.address),
+    );
     this.#sessions.add(session);
     void session.closed.then(() => {
       this.#sessions.delete(session);
