@@ -35,7 +35,9 @@ export function redactSecrets(value: unknown, depth = 0, parentKey = ''): unknow
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const redacted = redactSecrets(value[i], depth + 1, parentKey);
-      if (redacted !== value[i]) (copy ??= [...value])[i] = redacted;
+      if (redacted === value[i]) continue;
+      copy ??= [...value];
+      copy[i] = redacted;
     }
     return copy ?? value;
   }
@@ -46,7 +48,9 @@ export function redactSecrets(value: unknown, depth = 0, parentKey = ''): unknow
     // A TLS private key sits under `tls.key`; `key` elsewhere is harmless (e.g. a header name).
     const secret = REDACTED_KEYS.has(key) || (key === 'key' && parentKey === 'tls');
     const redacted = secret ? REDACTED : redactSecrets(original, depth + 1, key);
-    if (redacted !== original) (copy ??= { ...record })[key] = redacted;
+    if (redacted === original) continue;
+    copy ??= { ...record };
+    copy[key] = redacted;
   }
   return copy ?? value;
 }
