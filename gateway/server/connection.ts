@@ -4,11 +4,10 @@ import type { Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import type { Handler } from '../handler.ts';
 import { proxySignatureOf } from '../net/proxy-protocol.ts';
-import { MAX_LINE_BYTES } from '../smtp/command.ts';
-import { type BareLfPolicy, DataDecoder, type LongLinePolicy } from '../smtp/data-decoder.ts';
+import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
 import { decide } from '../smtp/decision.ts';
-import { InputBuffer } from '../smtp/input-buffer.ts';
 import { formatReply } from '../smtp/reply.ts';
+import { SessionReader } from '../smtp/session-reader.ts';
 import type {
   HookCall,
   HookOutcome,
@@ -58,10 +57,12 @@ const CLOSE_LINGER_MS = 2_000;
  */
 const MIN_DATA_BYTES_PER_SECOND = 500;
 
+const now = (): Date => new Date();
+
 export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
-  readonly #input = new InputBuffer();
+  readonly #reader = new SessionReader();
   /** Cancels the handler call in flight (its answer becomes a failure); null when none is. */
   #cancelCall: (() => void) | null = null;
   /** A step decided without a call (no hook for it), for `#pump` to apply next. */
@@ -70,8 +71,6 @@ export class SmtpConnection {
   #resolveClosed!: () => void;
   #socket: Socket;
   #state: SessionState = { phase: 'closed' };
-  #decoder: DataDecoder | null = null;
-  #bdat: { remaining: number; keep: boolean; parts: Buffer[] } | null = null;
   #hookInFlight = false;
   #ending = false;
   #gone = false;
@@ -166,7 +165,7 @@ export class SmtpConnection {
       this.#flush();
       return;
     }
-    this.#input.push(chunk);
+    this.#reader.push(chunk);
     this.#pump();
   }
 
@@ -213,57 +212,10 @@ export class SmtpConnection {
   }
 
   #nextEvent(): SessionEvent | null {
-    const state = this.#state;
-    switch (state.phase) {
-      case 'command':
-      case 'auth': {
-        const result = this.#input.nextLine(MAX_LINE_BYTES);
-        if (result === null) return null;
-        return result.kind === 'line'
-          ? { type: 'line', line: result.line }
-          : { type: 'line-too-long' };
-      }
-      case 'data':
-        return this.#feedDecoder();
-      case 'bdat':
-        return this.#feedBdat();
-      default:
-        return null;
-    }
-  }
-
-  #feedDecoder(): SessionEvent | null {
-    const decoder = this.#decoder!;
-    const chunks = this.#input.takeAll();
-    this.#extendDeadline(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-    for (let i = 0; i < chunks.length; i++) {
-      const result = decoder.push(chunks[i]!);
-      if (!result.done) continue;
-      for (let j = chunks.length - 1; j > i; j--) this.#input.unshift(chunks[j]!);
-      this.#input.unshift(result.rest);
-      this.#decoder = null;
-      this.#hold(result.outcome.kind === 'complete' ? result.outcome.sizeBytes : 0);
-      return { type: 'data-end', outcome: result.outcome, now: new Date() };
-    }
-    this.#hold(decoder.bytesHeld);
-    return null;
-  }
-
-  #feedBdat(): SessionEvent | null {
-    const bdat = this.#bdat!;
-    const count = Math.min(bdat.remaining, this.#input.length);
-    if (count > 0) {
-      const parts = this.#input.takeBytes(count)!;
-      bdat.remaining -= count;
-      this.#extendDeadline(count);
-      if (bdat.keep) {
-        bdat.parts.push(...parts);
-        this.#hold(this.#heldBytes + count);
-      }
-    }
-    if (bdat.remaining > 0) return null;
-    this.#bdat = null;
-    return { type: 'bdat-chunk', chunks: bdat.parts, now: new Date() };
+    const event = this.#reader.next(this.#state.phase, now);
+    this.#extendDeadline(this.#reader.takeMessageBytesRead());
+    this.#hold(this.#reader.heldBytes);
+    return event;
   }
 
   #dispatch(event: SessionEvent): void {
@@ -271,7 +223,10 @@ export class SmtpConnection {
     const step = replyStepOf(this.#state);
     const { state, actions } = transition(this.#state, event, this.#options.settings);
     this.#state = state;
+    // No transaction any more (answered, refused, reset by RSET or EHLO): nothing is held for it.
+    if (state.phase === 'command' && state.tx === null) this.#reader.releaseMessage();
     this.#perform(actions, step);
+    this.#hold(this.#reader.heldBytes);
   }
 
   /** `step` is what the replies among `actions` answer, for the observer. */
@@ -286,7 +241,7 @@ export class SmtpConnection {
           this.#callHook(action.call);
           break;
         case 'receive-data':
-          this.#decoder = new DataDecoder({
+          this.#reader.expectData({
             maxMessageBytes: this.#options.settings.maxMessageBytes,
             bareLf: this.#options.bareLf,
             longLines: this.#options.longLines,
@@ -294,14 +249,13 @@ export class SmtpConnection {
           this.#expectMessage();
           break;
         case 'receive-bdat':
-          this.#bdat = { remaining: action.sizeBytes, keep: action.keep, parts: [] };
+          this.#reader.expectBdat(action.sizeBytes, action.keep);
           this.#expectMessage();
           break;
         case 'start-tls':
           this.#startTls();
           break;
         case 'transaction-end':
-          this.#hold(0);
           this.#options.observer.transactionEnded?.(action.outcome);
           this.#log.info(
             { queueId: action.queueId, outcome: action.outcome, headers: action.headers },
@@ -412,7 +366,7 @@ export class SmtpConnection {
     if (tlsOptions === null) return;
     this.#flush();
     // RFC 3207 §4.2 / CVE-2011-0411: commands pipelined after STARTTLS arrived in clear; drop them.
-    const dropped = this.#input.clear();
+    const dropped = this.#reader.discardBuffered();
     if (dropped > 0) {
       this.#options.observer.refused?.('starttls-injection');
       this.#log.warn({ droppedBytes: dropped }, 'discarded input pipelined after STARTTLS');
@@ -435,7 +389,7 @@ export class SmtpConnection {
 
   #applyBackPressure(): void {
     const socket = this.#socket;
-    const stalled = this.#hookInFlight && this.#input.length > READ_HIGH_WATER_BYTES;
+    const stalled = this.#hookInFlight && this.#reader.bufferedBytes > READ_HIGH_WATER_BYTES;
     const unread = socket.writableLength > WRITE_HIGH_WATER_BYTES;
     if (stalled || unread) socket.pause();
     else if (socket.isPaused()) socket.resume();
@@ -466,10 +420,8 @@ export class SmtpConnection {
     this.#gone = true;
     this.#cancelCall?.();
     this.#deadline.dispose();
+    this.#reader.clear();
     this.#hold(0);
-    this.#decoder = null;
-    this.#bdat = null;
-    this.#input.clear();
     this.#state = { phase: 'closed' };
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');

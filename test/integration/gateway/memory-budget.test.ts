@@ -71,4 +71,15 @@ describe('memory budget for message bytes in flight', () => {
     const next = await inTransaction(gw.port);
     expect((await sendData(next, 'Subject: next\r\n\r\nbody\r\n')).code).toBe(250);
   });
+
+  it('releases kept BDAT chunks when the transaction is reset by RSET', async () => {
+    const gw = await startGateway({ maxBytesInFlight: BUDGET_BYTES, maxMessageBytes: 1 << 20 });
+    const client = await inTransaction(gw.port);
+    const chunk = 'y'.repeat(4096);
+    await client.send(`BDAT ${chunk.length}\r\n${chunk}`);
+    expect((await client.readReply()).code).toBe(250);
+    expect(gw.gateway.bytesInFlight).toBe(chunk.length);
+    expect((await client.command('RSET')).code).toBe(250);
+    await waitUntil(() => gw.gateway.bytesInFlight === 0, 'the reset transaction to be released');
+  });
 });

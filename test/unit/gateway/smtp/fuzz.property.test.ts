@@ -2,21 +2,17 @@
 //
 // session.property.test.ts feeds transition() ready-made events. Here the input is bytes: random and
 // mutated command lines, DATA containing every CR/LF/dot combination, BDAT chunks, cut at random
-// points and read through the real InputBuffer and DataDecoder, as gateway/server/connection.ts
-// reads a socket, with random hook answers, timeouts, shutdown and TLS in between. Checked:
+// points and read through the shell's own SessionReader (InputBuffer, DataDecoder, BDAT counts),
+// as gateway/server/connection.ts reads a socket, with random hook answers, timeouts, shutdown and TLS in between. Checked:
 // nothing throws; data ends only at <CRLF>.<CRLF> (the first one after DATA's 354); no 2xx to the
 // end of a message without an accepting data answer; every reply is well-formed; and the replies
 // do not depend on how the bytes were cut.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_BYTES, VERBS } from '../../../../gateway/smtp/command.ts';
-import {
-  type BareLfPolicy,
-  DataDecoder,
-  type LongLinePolicy,
-} from '../../../../gateway/smtp/data-decoder.ts';
-import { InputBuffer } from '../../../../gateway/smtp/input-buffer.ts';
+import { VERBS } from '../../../../gateway/smtp/command.ts';
+import type { BareLfPolicy, LongLinePolicy } from '../../../../gateway/smtp/data-decoder.ts';
 import { formatReply } from '../../../../gateway/smtp/reply.ts';
+import { SessionReader } from '../../../../gateway/smtp/session-reader.ts';
 import type {
   HookOutcome,
   SessionAction,
@@ -47,19 +43,17 @@ interface Policy {
 }
 
 /**
- * The I/O shell without I/O: the same reading rules as SmtpConnection (lines in the command and
- * auth phases, the DataDecoder after 354, exact byte counts for BDAT, input dropped at STARTTLS),
+ * The I/O shell without I/O: SmtpConnection's own SessionReader (lines in the command and auth
+ * phases, the DataDecoder after 354, exact byte counts for BDAT) and input dropped at STARTTLS,
  * checking the invariants after every transition. Hook answers come from `answer`, as the
  * handler's would: never while input is being read, always before the next input is acted on.
  */
 class ShellModel {
   readonly #policy: Policy;
-  readonly #input = new InputBuffer();
+  readonly #reader = new SessionReader();
   readonly #stream: Buffer[] = [];
   #pushedBytes = 0;
-  #decoder: DataDecoder | null = null;
   #dataStart = -1;
-  #bdat: { remaining: number } | null = null;
   /** The message was sent (end of DATA, or the BDAT LAST chunk): its final reply is due. */
   #finalDue = false;
   state: SessionState;
@@ -80,7 +74,7 @@ class ShellModel {
     if (chunk.length === 0 || this.state.phase === 'closed') return;
     this.#stream.push(chunk);
     this.#pushedBytes += chunk.length;
-    this.#input.push(chunk);
+    this.#reader.push(chunk);
   }
 
   /** Acts on buffered input until the session waits for a hook, TLS, or more bytes. */
@@ -149,7 +143,7 @@ class ShellModel {
           this.transcript += `[${action.call.step}]`;
           break;
         case 'receive-data':
-          this.#decoder = new DataDecoder({
+          this.#reader.expectData({
             maxMessageBytes: this.#policy.settings.maxMessageBytes,
             bareLf: this.#policy.bareLf,
             longLines: this.#policy.longLines,
@@ -157,11 +151,11 @@ class ShellModel {
           this.#dataStart = this.#consumed();
           break;
         case 'receive-bdat':
-          this.#bdat = { remaining: action.sizeBytes };
+          this.#reader.expectBdat(action.sizeBytes, action.keep);
           break;
         case 'start-tls':
           // RFC 3207 §4.2: what was pipelined after STARTTLS is dropped, as the shell does.
-          this.#input.clear();
+          this.#reader.discardBuffered();
           break;
         case 'transaction-end':
           if (action.outcome === 'accepted') {
@@ -181,42 +175,17 @@ class ShellModel {
   }
 
   #consumed(): number {
-    return this.#pushedBytes - this.#input.length;
+    return this.#pushedBytes - this.#reader.bufferedBytes;
   }
 
+  /** The shell's own reader (gateway/smtp/session-reader.ts) turns the bytes into events. */
   #nextEvent(): SessionEvent | null {
-    switch (this.state.phase) {
-      case 'command':
-      case 'auth': {
-        const result = this.#input.nextLine(MAX_LINE_BYTES);
-        if (result === null) return null;
-        return result.kind === 'line'
-          ? { type: 'line', line: result.line }
-          : { type: 'line-too-long' };
-      }
-      case 'data':
-        return this.#feedDecoder();
-      case 'bdat':
-        return this.#feedBdat();
-      default:
-        return null;
-    }
-  }
-
-  #feedDecoder(): SessionEvent | null {
-    const decoder = this.#decoder!;
-    const chunks = this.#input.takeAll();
-    for (let i = 0; i < chunks.length; i++) {
-      const result = decoder.push(chunks[i]!);
-      if (!result.done) continue;
-      for (let j = chunks.length - 1; j > i; j--) this.#input.unshift(chunks[j]!);
-      this.#input.unshift(result.rest);
-      this.#decoder = null;
+    const event = this.#reader.next(this.state.phase, () => NOW);
+    if (event?.type === 'data-end') {
       this.#checkDataEnd(this.#dataStart, this.#consumed());
       ShellModel.seen.dataEnds += 1;
-      return { type: 'data-end', outcome: result.outcome, now: NOW };
     }
-    return null;
+    return event;
   }
 
   /**
@@ -230,16 +199,6 @@ class ShellModel {
     if (first !== framed.length - END_MARKER.length) {
       throw new Error(`data ended at ${end - start} of ${JSON.stringify(data.toString('latin1'))}`);
     }
-  }
-
-  #feedBdat(): SessionEvent | null {
-    const bdat = this.#bdat!;
-    const count = Math.min(bdat.remaining, this.#input.length);
-    const parts = count > 0 ? this.#input.takeBytes(count)! : [];
-    bdat.remaining -= count;
-    if (bdat.remaining > 0) return null;
-    this.#bdat = null;
-    return { type: 'bdat-chunk', chunks: parts, now: NOW };
   }
 }
 
