@@ -28,6 +28,11 @@ export function withProtocol(f: Pick<ReceivedFields, 'session' | 'esmtp' | 'smtp
   return f.smtputf8 ? `UTF8SMTP${suffix}` : `ESMTP${suffix}`;
 }
 
+/** RFC 5321 §4.1.3: `[192.0.2.1]`, and `[IPv6:2001:db8::1]` for IPv6. */
+export function addressLiteral(address: string): string {
+  return address.includes(':') ? `[IPv6:${address}]` : `[${address}]`;
+}
+
 // Comments in a header must not be able to close early or start new lines.
 const commentSafe = (s: string): string => s.replace(/[()\\\r\n]/g, '');
 
@@ -36,7 +41,7 @@ export function receivedHeader(f: ReceivedFields): Buffer {
   const client = session.client;
   const rdns = client.hostname ? `${commentSafe(client.hostname)} ` : '';
   const lines = [
-    `Received: from ${commentSafe(session.helo ?? 'unknown')} (${rdns}[${client.address}])`,
+    `Received: from ${commentSafe(session.helo ?? 'unknown')} (${rdns}${addressLiteral(client.address)})`,
   ];
   if (session.tls)
     lines.push(`\t(using ${session.tls.version} with cipher ${commentSafe(session.tls.cipher)})`);

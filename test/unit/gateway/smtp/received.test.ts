@@ -40,6 +40,19 @@ describe('receivedHeader', () => {
     );
   });
 
+  it('writes an IPv6 client as an IPv6 address literal (RFC 5321 §4.1.3)', () => {
+    const session = {
+      ...INFO,
+      helo: 'client.example',
+      client: { address: '2001:db8::7', port: 4321 },
+    };
+    expect(receivedHeader({ ...fields(), session }).toString()).toBe(
+      'Received: from client.example ([IPv6:2001:db8::7])\r\n' +
+        '\tby mx.example.net (mxhook) with ESMTP id S1.1\r\n' +
+        '\tfor <rcpt@example.com>; Tue, 2 Jan 2024 03:04:05 +0000\r\n',
+    );
+  });
+
   it('writes SMTP after HELO, even with TLS', () => {
     expect(header({ esmtp: false })).toBe(
       'Received: from client.example ([192.0.2.7])\r\n' +
