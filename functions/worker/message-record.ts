@@ -13,7 +13,13 @@ export interface StoredAttachment {
 }
 
 /** Everything the inbox keeps about one message, besides its raw bytes. */
-export interface StoredMessage {
+/** The parsed fields kept as the gateway sent them. */
+type ParsedFields = Pick<
+  ParsedMessage,
+  'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'date' | 'messageId' | 'text' | 'html'
+>;
+
+export interface StoredMessage extends ParsedFields {
   readonly id: string;
   /** ISO 8601, when the Worker stored it. */
   readonly receivedAt: string;
@@ -25,15 +31,6 @@ export interface StoredMessage {
     readonly helo: string | null;
     readonly tls: string | null;
   };
-  readonly from: readonly ParsedAddress[];
-  readonly to: readonly ParsedAddress[];
-  readonly cc: readonly ParsedAddress[];
-  readonly replyTo: readonly ParsedAddress[];
-  readonly subject: string | null;
-  readonly date: string | null;
-  readonly messageId: string | null;
-  readonly text: string | null;
-  readonly html: string | null;
   readonly headers: readonly HeaderField[];
   readonly attachments: readonly StoredAttachment[];
   readonly auth: AuthInfo;

@@ -2,18 +2,15 @@
 import type { Decision } from './decision.ts';
 import { replies } from './replies.ts';
 import { type Reply, reply } from './reply.ts';
-import { CLOSED, clientError, respond } from './respond.ts';
+import { CLOSED, clientError, type Refuse, respond } from './respond.ts';
 import type {
   AuthExchange,
+  PhaseState,
   SessionContext,
   SessionSettings,
-  SessionState,
   Transaction,
   Transition,
 } from './session-state.ts';
-
-type CommandState = Extract<SessionState, { phase: 'command' }>;
-type AuthState = Extract<SessionState, { phase: 'auth' }>;
 
 export const AUTH_MECHANISMS = ['PLAIN', 'LOGIN'] as const;
 
@@ -32,10 +29,10 @@ export function authOffered(settings: SessionSettings, ctx: SessionContext): boo
 }
 
 export function onAuthCommand(
-  state: CommandState,
+  state: PhaseState<'command'>,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
   const auth = settings.auth;
@@ -64,7 +61,11 @@ export function onAuthCommand(
 }
 
 /** A line inside the exchange: the client's base64 response, or `*` to cancel (RFC 4954 §4). */
-export function onAuthLine(state: AuthState, line: Buffer, settings: SessionSettings): Transition {
+export function onAuthLine(
+  state: PhaseState<'auth'>,
+  line: Buffer,
+  settings: SessionSettings,
+): Transition {
   const { ctx, exchange } = state;
   const text = line.toString('latin1').trim();
   if (text === '*') return respond({ phase: 'command', ctx, tx: null }, replies.authAborted);
@@ -73,7 +74,10 @@ export function onAuthLine(state: AuthState, line: Buffer, settings: SessionSett
 }
 
 /** A response line longer than we read: RFC 4954 §4 answers 500 5.5.6 and ends the exchange. */
-export function onAuthLineTooLong(state: AuthState, settings: SessionSettings): Transition {
+export function onAuthLineTooLong(
+  state: PhaseState<'auth'>,
+  settings: SessionSettings,
+): Transition {
   return clientError(
     state.ctx,
     (c) => ({ phase: 'command', ctx: c, tx: null }),

@@ -6,17 +6,15 @@ import { checkMailParams, checkRcptParams } from './params.ts';
 import { isHeloName, type ParsedPath, parsePathArgument } from './path.ts';
 import { replies } from './replies.ts';
 import { closing, type Reply } from './reply.ts';
-import { CLOSED, clientError, respond } from './respond.ts';
+import { CLOSED, clientError, type Refuse, respond } from './respond.ts';
 import type {
+  PhaseState,
   SessionContext,
   SessionSettings,
-  SessionState,
   Transaction,
   Transition,
 } from './session-state.ts';
 import { onXclient } from './xclient.ts';
-
-type CommandState = Extract<SessionState, { phase: 'command' }>;
 
 const EMPTY_ENVELOPE: Envelope = Object.freeze({ mailFrom: null, rcptTo: Object.freeze([]) });
 const BDAT_ARGS = /^(\d{1,20})(?: +(LAST))?$/i;
@@ -26,7 +24,7 @@ export function envelopeOf(tx: Transaction | null): Envelope {
 }
 
 export function onCommandLine(
-  state: CommandState,
+  state: PhaseState<'command'>,
   line: Buffer,
   settings: SessionSettings,
 ): Transition {
@@ -52,11 +50,11 @@ export function onCommandLine(
 }
 
 function onVerb(
-  state: CommandState,
+  state: PhaseState<'command'>,
   verb: Verb,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
   switch (verb) {
@@ -95,12 +93,7 @@ function onVerb(
   }
 }
 
-function hello(
-  ctx: SessionContext,
-  args: string,
-  esmtp: boolean,
-  error: (r: Reply) => Transition,
-): Transition {
+function hello(ctx: SessionContext, args: string, esmtp: boolean, error: Refuse): Transition {
   const name = args.trim();
   const verb = esmtp ? 'EHLO' : 'HELO';
   if (name === '') return error(replies.syntax(`${verb} needs a domain name`));
@@ -128,7 +121,7 @@ function mail(
   tx: Transaction | null,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   if (ctx.info.helo === null) return error(replies.needHelo);
   if (tx !== null) return error(replies.nestedMail);
@@ -178,7 +171,7 @@ function rcpt(
   tx: Transaction | null,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   if (ctx.info.helo === null) return error(replies.needHelo);
   if (tx === null) return error(replies.needMail);
@@ -204,10 +197,10 @@ function rcpt(
 }
 
 function data(
-  state: CommandState,
+  state: PhaseState<'command'>,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
   if (args !== '') return error(replies.syntax('DATA takes no arguments'));
@@ -220,7 +213,7 @@ function data(
 }
 
 /** BDAT (RFC 3030 §2): the chunk's bytes follow the command and must be read even when refused. */
-function bdat(state: CommandState, args: string, settings: SessionSettings): Transition {
+function bdat(state: PhaseState<'command'>, args: string, settings: SessionSettings): Transition {
   const { ctx, tx } = state;
   const match = BDAT_ARGS.exec(args.trim());
   // Without a trustworthy size the chunk cannot be skipped: reading it as commands would let its
@@ -253,10 +246,10 @@ function bdatRefusal(
 }
 
 function startTls(
-  state: CommandState,
+  state: PhaseState<'command'>,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
   if (!settings.tlsAvailable) return error(replies.notImplemented('STARTTLS'));

@@ -5,19 +5,16 @@ import { replies } from './replies.ts';
 import type { Reply } from './reply.ts';
 import { clientError, respond } from './respond.ts';
 import type {
+  PhaseState,
   SessionContext,
   SessionSettings,
-  SessionState,
   Transaction,
   TransactionOutcome,
   Transition,
 } from './session-state.ts';
 
-type DataState = Extract<SessionState, { phase: 'data' }>;
-type BdatState = Extract<SessionState, { phase: 'bdat' }>;
-
 export function onDataEnd(
-  state: DataState,
+  state: PhaseState<'data'>,
   outcome: DataOutcome,
   now: Date,
   settings: SessionSettings,
@@ -35,7 +32,7 @@ export function onDataEnd(
 }
 
 export function onBdatChunk(
-  state: BdatState,
+  state: PhaseState<'bdat'>,
   chunks: readonly Buffer[],
   now: Date,
   settings: SessionSettings,

@@ -12,6 +12,9 @@ import type {
 
 export const CLOSED: SessionState = { phase: 'closed' };
 
+/** Answers a client error in the current state (counting it, see `clientError`). */
+export type Refuse = (reply: Reply) => Transition;
+
 /** Sends `reply`; a closing reply ends the session. */
 export function respond(
   state: SessionState,

@@ -136,6 +136,9 @@ export type AuthExchange =
   | { readonly mechanism: 'PLAIN' }
   | { readonly mechanism: 'LOGIN'; readonly username: string | null };
 
+/** The state in one phase: `PhaseState<'command'>` has `ctx` and `tx`. */
+export type PhaseState<P extends SessionState['phase']> = Extract<SessionState, { phase: P }>;
+
 /** What a handler call ended with: the parsed response body, or why it failed. */
 export type HookOutcome =
   | { readonly ok: true; readonly response: unknown }

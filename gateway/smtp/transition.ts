@@ -9,6 +9,7 @@ import { replies } from './replies.ts';
 import { CLOSED, clientError, respond } from './respond.ts';
 import type {
   HookOutcome,
+  PhaseState,
   SessionContext,
   SessionEvent,
   SessionSettings,
@@ -99,10 +100,8 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
   }
 }
 
-type WaitingState = Extract<SessionState, { phase: 'waiting' }>;
-
 function onHookDone(
-  state: WaitingState,
+  state: PhaseState<'waiting'>,
   outcome: HookOutcome,
   settings: SessionSettings,
 ): Transition {

@@ -1,11 +1,8 @@
 // XCLIENT (Postfix XCLIENT_README): a trusted proxy or filter tells us the real client's attributes.
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import { replies } from './replies.ts';
-import type { Reply } from './reply.ts';
-import { respond } from './respond.ts';
-import type { SessionSettings, SessionState, Transition } from './session-state.ts';
-
-type CommandState = Extract<SessionState, { phase: 'command' }>;
+import { type Refuse, respond } from './respond.ts';
+import type { PhaseState, SessionSettings, Transition } from './session-state.ts';
 
 export const XCLIENT_ATTRIBUTES = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN'] as const;
 type Attribute = (typeof XCLIENT_ATTRIBUTES)[number];
@@ -16,10 +13,10 @@ const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/;
 const UNKNOWN = /^\[(?:UNAVAILABLE|TEMPUNAVAIL)\]$/i;
 
 export function onXclient(
-  state: CommandState,
+  state: PhaseState<'command'>,
   args: string,
   settings: SessionSettings,
-  error: (r: Reply) => Transition,
+  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
   if (!settings.xclient) return respond(state, replies.xclientDenied);

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestFor, Step, StepRequest } from '../../functions/sdk/wire.ts';
-import { WAIT_MS } from './wait.ts';
+import { Arrivals, WAIT_MS } from './wait.ts';
 
 /** How the function answers one request. */
 export type Behaviour =
@@ -110,7 +110,7 @@ export async function startFunctionServer(
   const requests: RecordedRequest[] = [];
   const standing = new Map<string, Responder>();
   const once = new Map<string, Responder[]>();
-  const watchers = new Set<() => void>();
+  const arrivals = new Arrivals();
   const connectionIds = new WeakMap<Socket, number>();
   let connections = 0;
   const open = new Set<Socket>();
@@ -163,7 +163,7 @@ export async function startFunctionServer(
       aborted,
     };
     requests.push(recorded);
-    for (const wake of [...watchers]) wake();
+    arrivals.notify();
     const responder = responderFor(recorded.step);
     const behaviour = typeof responder === 'function' ? await responder(recorded) : responder;
     if (behaviour.kind === 'json' && behaviour.resetNext) doomed.add(request.socket);
@@ -204,25 +204,13 @@ export async function startFunctionServer(
       once.set(step, queue);
     },
     waitForRequest<S extends Step>(step: S, count = 1, timeoutMs = WAIT_MS) {
-      return new Promise<RecordedRequest<RequestFor<S>>>((resolve, reject) => {
-        const check = (): boolean => {
-          const seen = requestsFor(step);
-          if (seen.length < count) return false;
-          watchers.delete(check);
-          clearTimeout(timer);
-          resolve(seen[count - 1]!);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          watchers.delete(check);
-          reject(
-            new Error(
-              `no ${step} request #${count} within ${timeoutMs} ms (saw ${requests.map((r) => r.step).join(', ') || 'none'})`,
-            ),
-          );
-        }, timeoutMs);
-        if (!check()) watchers.add(check);
-      });
+      return arrivals.nth(
+        () => requestsFor(step),
+        count,
+        timeoutMs,
+        () =>
+          `no ${step} request #${count} (saw ${requests.map((r) => r.step).join(', ') || 'none'})`,
+      );
     },
     close() {
       running.delete(functionServer);

@@ -8,7 +8,7 @@ import {
   type HookArgs,
 } from '../../gateway/index.ts';
 import { type TestCertificate, testCertificate } from './certs.ts';
-import { WAIT_MS } from './wait.ts';
+import { Arrivals, WAIT_MS } from './wait.ts';
 
 export type HookStep = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data';
 
@@ -88,7 +88,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const hooks: Script = { ...script };
   const calls: RecordedCall[] = [];
   const messages: ReceivedMessage[] = [];
-  const watchers = new Set<() => void>();
+  const arrivals = new Arrivals();
 
   const record = <S extends HookStep>(step: S, call: HookArgs<S>): void => {
     calls.push({ step, call: call as HookArgs<HookStep> });
@@ -103,7 +103,7 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
         body: raw.subarray(end),
       });
     }
-    for (const wake of [...watchers]) wake();
+    arrivals.notify();
   };
   const hookFor =
     <S extends HookStep>(step: S) =>
@@ -151,25 +151,12 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
       (hooks as Record<string, unknown>)[step] = hook;
     },
     waitForCall(step, count = 1, timeoutMs = WAIT_MS) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const seen = callsOf(step);
-          if (seen.length < count) return false;
-          watchers.delete(check);
-          clearTimeout(timer);
-          resolve(seen[count - 1]!);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          watchers.delete(check);
-          reject(
-            new Error(
-              `no ${step} call #${count} within ${timeoutMs} ms (saw ${calls.length} calls)`,
-            ),
-          );
-        }, timeoutMs);
-        if (!check()) watchers.add(check);
-      });
+      return arrivals.nth(
+        () => callsOf(step),
+        count,
+        timeoutMs,
+        () => `no ${step} call #${count} (saw ${calls.length} calls)`,
+      );
     },
     stop() {
       running.delete(testGateway);

@@ -16,3 +16,38 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * Waiting for the nth item of a growing record (calls, requests): whoever records calls
+ * `notify()`, and `nth()` resolves as soon as enough items are there, or fails after `timeoutMs`.
+ */
+export class Arrivals {
+  readonly #watchers = new Set<() => boolean>();
+
+  notify(): void {
+    for (const check of [...this.#watchers]) check();
+  }
+
+  nth<T>(
+    items: () => readonly T[],
+    count: number,
+    timeoutMs: number,
+    missing: () => string,
+  ): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const seen = items();
+        if (seen.length < count) return false;
+        this.#watchers.delete(check);
+        clearTimeout(timer);
+        resolve(seen[count - 1]!);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#watchers.delete(check);
+        reject(new Error(`${missing()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      if (!check()) this.#watchers.add(check);
+    });
+  }
+}

@@ -20,37 +20,30 @@ async function inDataCall(port: number, message = MESSAGE) {
 }
 
 describe('gateway shutdown during the data call', () => {
-  it('within the grace period the function still decides: its accept reaches the client, then 421', async () => {
-    const fn = await startFunctionServer();
-    const gate = gated();
-    fn.answer('data', gate.responder);
-    const bridge = await startBridge({ functionUrl: fn.url, env: { MXHOOK_SHUTDOWN_GRACE: '30' } });
-    const client = await inDataCall(bridge.port);
-    await fn.waitForRequest('data');
+  it.each([
+    ['its accept reaches the client', 'accept', '250 2.0.0 Message accepted\r\n'],
+    ['a reject is passed on as is', 'reject', '554 5.7.1 Message rejected\r\n'],
+  ] as const)(
+    'within the grace period the function still decides: %s, then 421',
+    async (_what, action, reply) => {
+      const fn = await startFunctionServer();
+      const gate = gated();
+      fn.answer('data', gate.responder);
+      const bridge = await startBridge({
+        functionUrl: fn.url,
+        env: { MXHOOK_SHUTDOWN_GRACE: '30' },
+      });
+      const client = await inDataCall(bridge.port);
+      await fn.waitForRequest('data');
 
-    const stopping = bridge.stop();
-    gate.open(json({ action: 'accept' }));
-    expect((await client.readReply()).raw).toBe('250 2.0.0 Message accepted\r\n');
-    expect((await client.readReply()).raw).toBe(SHUTTING_DOWN);
-    await client.expectClosed();
-    await stopping;
-  });
-
-  it('within the grace period a reject is passed on as is', async () => {
-    const fn = await startFunctionServer();
-    const gate = gated();
-    fn.answer('data', gate.responder);
-    const bridge = await startBridge({ functionUrl: fn.url, env: { MXHOOK_SHUTDOWN_GRACE: '30' } });
-    const client = await inDataCall(bridge.port);
-    await fn.waitForRequest('data');
-
-    const stopping = bridge.stop();
-    gate.open(json({ action: 'reject' }));
-    expect((await client.readReply()).raw).toBe('554 5.7.1 Message rejected\r\n');
-    expect((await client.readReply()).raw).toBe(SHUTTING_DOWN);
-    await client.expectClosed();
-    await stopping;
-  });
+      const stopping = bridge.stop();
+      gate.open(json({ action }));
+      expect((await client.readReply()).raw).toBe(reply);
+      expect((await client.readReply()).raw).toBe(SHUTTING_DOWN);
+      await client.expectClosed();
+      await stopping;
+    },
+  );
 
   it.each(['0', '0.2'])(
     'MXHOOK_SHUTDOWN_GRACE=%s and a function that has not answered: the client gets 451, never 250',
