@@ -91,7 +91,7 @@ export class FunctionClient {
     }
   }
 
-  async #post(
+  #post(
     path: string,
     headers: Record<string, string>,
     body: RequestBody,
@@ -99,30 +99,19 @@ export class FunctionClient {
   ): Promise<unknown> {
     // A large body goes out piece by piece, each made when the socket has room for it, with its
     // length known up front, so it is never assembled in memory.
-    const response = await this.#pool.request(
+    const options: Dispatcher.DispatchOptions =
       body.whole !== null
-        ? { path, method: 'POST', headers, body: body.whole, signal }
+        ? { path, method: 'POST', headers, body: body.whole }
         : {
             path,
             method: 'POST',
             headers: { ...headers, 'content-length': String(body.byteLength) },
             // Strings pass through an object-mode stream as they are (see RequestBody.texts).
             body: Readable.from(body.texts(), { objectMode: true, highWaterMark: 2 }),
-            signal,
-          },
-    );
-    // The function has the request and is answering it: from here on a broken answer fails the
-    // call, and is never a reason to send the request again (the retry is for dead connections).
-    try {
-      return await readAnswer(response);
-    } catch (error) {
-      if (error instanceof MxhookError) throw error;
-      if (error instanceof Error && error.name === 'AbortError') throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      throw new MxhookError('ERR_HOOK_NETWORK', `function answer was cut off: ${message}`, {
-        cause: error,
-      });
-    }
+          };
+    return new Promise((resolve, reject) => {
+      this.#pool.dispatch(options, new AnswerReader(signal, resolve, reject));
+    });
   }
 
   close(): Promise<void> {
@@ -130,29 +119,97 @@ export class FunctionClient {
   }
 }
 
-/** Checks the status and reads the JSON answer, at most MAX_RESPONSE_BYTES of it. */
-async function readAnswer(response: Dispatcher.ResponseData): Promise<unknown> {
-  if (response.statusCode < 200 || response.statusCode > 299) {
-    await response.body.dump();
-    throw new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${response.statusCode}`);
+/**
+ * Receives one answer through undici's lowest-level interface (a dispatch handler) rather than
+ * `request()`: no response stream, async iterator or end-of-stream watcher per call, which at
+ * thousands of calls a second were most of the garbage each message left behind.
+ *
+ * Checks the status and reads the JSON answer, at most MAX_RESPONSE_BYTES of it. A failure before
+ * the answer starts is passed on as undici reports it (the caller may retry a dead connection);
+ * once the function is answering, every failure is an MxhookError, never a reason to send again.
+ */
+class AnswerReader implements Dispatcher.DispatchHandler {
+  readonly #signal: AbortSignal;
+  readonly #resolve: (answer: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+  #controller: Dispatcher.DispatchController | null = null;
+  #statusCode = 0;
+  #chunks: Buffer[] = [];
+  #length = 0;
+
+  constructor(
+    signal: AbortSignal,
+    resolve: (answer: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#signal = signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    signal.addEventListener('abort', this, { once: true });
   }
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of response.body as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > MAX_RESPONSE_BYTES) {
-      response.body.destroy();
-      throw new MxhookError(
-        'ERR_HOOK_RESPONSE',
-        `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+
+  /** The caller gave up (deadline, shutdown, client gone): stop the request where it is. */
+  handleEvent(): void {
+    this.#controller?.abort(this.#signal.reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#signal.aborted) controller.abort(this.#signal.reason);
+  }
+
+  // A non-2xx answer's body is read and dropped, so the connection can serve the next call.
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#statusCode = statusCode;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#statusCode < 200 || this.#statusCode > 299) return;
+    this.#length += chunk.length;
+    if (this.#length > MAX_RESPONSE_BYTES) {
+      this.#chunks = [];
+      controller.abort(
+        new MxhookError(
+          'ERR_HOOK_RESPONSE',
+          `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+        ),
       );
+      return;
     }
-    chunks.push(chunk);
+    this.#chunks.push(chunk);
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks, length).toString('utf8'));
-  } catch (cause) {
-    throw new MxhookError('ERR_HOOK_RESPONSE', 'function answer is not JSON', { cause });
+
+  onResponseEnd(): void {
+    this.#done();
+    if (this.#statusCode < 200 || this.#statusCode > 299) {
+      this.#reject(
+        new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${this.#statusCode}`),
+      );
+      return;
+    }
+    const text = Buffer.concat(this.#chunks, this.#length).toString('utf8');
+    try {
+      this.#resolve(JSON.parse(text));
+    } catch (cause) {
+      this.#reject(new MxhookError('ERR_HOOK_RESPONSE', 'function answer is not JSON', { cause }));
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.#done();
+    if (this.#signal.aborted || error instanceof MxhookError || this.#statusCode === 0) {
+      this.#reject(this.#signal.aborted ? this.#signal.reason : error);
+      return;
+    }
+    this.#reject(
+      new MxhookError('ERR_HOOK_NETWORK', `function answer was cut off: ${error.message}`, {
+        cause: error,
+      }),
+    );
+  }
+
+  #done(): void {
+    this.#signal.removeEventListener('abort', this);
   }
 }
 

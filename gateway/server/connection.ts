@@ -41,6 +41,8 @@ export interface ConnectionOptions {
   readonly log: Logger;
   /** Told of every decided AUTH attempt, for the per-address lockout. */
   readonly onAuthResult?: (ok: boolean) => void;
+  /** Told once, when the socket is closed and the session is gone. */
+  readonly onClosed: (session: SmtpConnection) => void;
 }
 
 /** Replies queued but unread by the client past this size stop us reading more commands. */
@@ -67,8 +69,6 @@ export class SmtpConnection {
   #cancelCall: (() => void) | null = null;
   /** A step decided without a call (no hook for it), for `#pump` to apply next. */
   #decided: SessionEvent | null = null;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
   #socket: Socket;
   #state: SessionState = { phase: 'closed' };
   #hookInFlight = false;
@@ -87,9 +87,6 @@ export class SmtpConnection {
     this.#socket = socket;
     this.#options = options;
     this.#log = options.log.child({ session: info.id });
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
-    });
     this.#attach(socket);
     options.observer.sessionOpened?.();
     this.#log.info(
@@ -100,11 +97,6 @@ export class SmtpConnection {
     this.#state = first.state;
     this.#perform(first.actions, 'connect');
     this.#pump();
-  }
-
-  /** Resolves once the socket is closed and the session is gone. */
-  get closed(): Promise<void> {
-    return this.#closed;
   }
 
   /** Graceful shutdown: idle sessions get 421 now, a transaction in progress may finish. */
@@ -425,7 +417,7 @@ export class SmtpConnection {
     this.#state = { phase: 'closed' };
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');
-    this.#resolveClosed();
+    this.#options.onClosed(this);
   }
 }
 

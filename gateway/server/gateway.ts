@@ -109,7 +109,10 @@ export class Gateway {
   readonly #authLockout = new AuthLockout();
   readonly #sharedOptions = new Map<ListenAddress, ConnectionOptions>();
   readonly #servers: { server: Server; listen: ListenAddress }[] = [];
-  readonly #sessions = new Set<SmtpConnection>();
+  /** Open sessions, each with what frees its client's per-address slot. */
+  readonly #sessions = new Map<SmtpConnection, () => void>();
+  /** Resolved when the last session is gone (shutdown waits on them). */
+  #untilNoSessions: (() => void)[] = [];
   readonly #intake: Intake<ListenAddress>;
   readonly #tls: TlsStore;
   #stopping: Promise<void> | null = null;
@@ -206,11 +209,14 @@ export class Gateway {
     );
     this.#log.info({ sessions: this.#sessions.size }, 'shutting down');
     this.#intake.destroyPending();
-    for (const session of this.#sessions) session.shutdown();
-    const allClosed = (): Promise<unknown> => Promise.all([...this.#sessions].map((s) => s.closed));
+    for (const session of this.#sessions.keys()) session.shutdown();
+    const allClosed = (): Promise<void> =>
+      this.#sessions.size === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => this.#untilNoSessions.push(resolve));
     if (!(await settlesWithin(allClosed(), this.#limits.shutdownGraceMs))) {
       this.#log.warn({ sessions: this.#sessions.size }, 'grace period over, cancelling sessions');
-      for (const session of this.#sessions) session.abort();
+      for (const session of this.#sessions.keys()) session.abort();
       await settlesWithin(allClosed(), ABORT_WAIT_MS);
     }
     await closedListeners;
@@ -274,7 +280,16 @@ export class Gateway {
       memory: this.#memory,
       observer: this.#observer,
       log: this.#log,
+      onClosed: (session) => this.#onSessionClosed(session),
     };
+  }
+
+  #onSessionClosed(session: SmtpConnection): void {
+    this.#sessions.get(session)?.();
+    this.#sessions.delete(session);
+    if (this.#sessions.size > 0) return;
+    for (const resolve of this.#untilNoSessions) resolve();
+    this.#untilNoSessions = [];
   }
 
   #startSession(socket: Socket, start: SessionStart<ListenAddress>): void {
@@ -297,11 +312,7 @@ export class Gateway {
       info,
       this.#optionsFor(listen, socket, client.address),
     );
-    this.#sessions.add(session);
-    void session.closed.then(() => {
-      this.#sessions.delete(session);
-      start.release();
-    });
+    this.#sessions.set(session, start.release);
     if (this.#stopping !== null) session.shutdown();
   }
 }

@@ -55,13 +55,23 @@ const tooManyConnections = formatReply(
   reply(421, '4.7.0', 'Too many connections, try again later'),
 );
 
+/** Errors before the session owns the socket are only disconnects; one function for every socket. */
+function ignoreSocketError(): void {}
+
 export class Intake<L extends IntakeListener> {
   readonly #options: IntakeOptions<L>;
   /** Accepted sockets not yet a session: reading a PROXY header or in the TLS handshake. */
   readonly #pending = new Set<Socket>();
 
+  /** One 'close' listener for every pending socket (called with the socket as `this`). */
+  readonly #forgetPending: (this: Socket) => void;
+
   constructor(options: IntakeOptions<L>) {
     this.#options = options;
+    const pending = this.#pending;
+    this.#forgetPending = function forgetPending(this: Socket) {
+      pending.delete(this);
+    };
   }
 
   /** Connections accepted that are not sessions yet; they count against `maxConnections`. */
@@ -76,14 +86,14 @@ export class Intake<L extends IntakeListener> {
 
   accept(socket: Socket, listen: L): void {
     const options = this.#options;
-    socket.on('error', () => {}); // errors before the session owns the socket are only disconnects
+    socket.on('error', ignoreSocketError);
     if (options.stopping()) return void socket.destroy();
     if (options.sessionCount() + this.#pending.size >= options.maxConnections) {
       options.observer.refused?.('max-connections');
       return void refuse(socket, listen, tooManyConnections);
     }
     this.#pending.add(socket);
-    socket.once('close', () => this.#pending.delete(socket));
+    socket.on('close', this.#forgetPending);
     const peer: Client = {
       address: normalizeAddress(socket.remoteAddress ?? ''),
       port: socket.remotePort ?? 0,
@@ -138,11 +148,17 @@ export class Intake<L extends IntakeListener> {
       );
       return void refuse(socket, listen, formatReply(verdict.reply));
     }
-    // The slot is held from here, through the handshake, until the session is over.
+    // The slot is held from here, through the handshake, until the session is over: released
+    // here if the connection closes before the session starts, by the session after that. The
+    // listeners that served until then are removed, so an idle session does not carry them.
     const { release } = verdict;
-    socket.once('close', release);
+    socket.on('close', release);
     const begin = (session: Socket, tls: TlsInfo | null): void => {
       this.#pending.delete(socket);
+      socket.off('close', this.#forgetPending).off('close', release);
+      session.off('close', release);
+      // The session listens for errors itself; a TLS session's raw socket keeps this one.
+      if (session === socket) socket.off('error', ignoreSocketError);
       this.#options.startSession(session, { client, server, tls, listen, release });
     };
     if (!listen.implicitTls) {
@@ -160,7 +176,7 @@ export class Intake<L extends IntakeListener> {
     if (tlsOptions === null) return void socket.destroy();
     // Bytes put back after the PROXY header (a coalesced ClientHello) are read by the TLS socket.
     const secure = new TLSSocket(socket, { isServer: true, ...tlsOptions });
-    secure.once('close', release);
+    secure.on('close', release);
     // The handshake's own deadline; removed once it is done, or the session's idle timeout
     // would also fire it and destroy the socket before the 421 goes out.
     const handshakeTimeout = (): void => {

@@ -33,9 +33,14 @@
 // Memory: decoded bytes are kept as a list of Buffers, never concatenated. Output of at least
 // VIEW_MIN_BYTES from one push is kept as a `subarray` view of the pushed chunk when it needed no
 // edit (no dot removed, no CR inserted), else written once into a Buffer of exactly its size.
-// Smaller outputs are copied into shared 64 KiB blocks, so a sender trickling one byte per TCP
-// segment cannot make us hold one Buffer object per byte. What is held is therefore the decoded
-// size, plus at most one block, plus the tail (end marker and pipelined commands) of the last chunk.
+// Smaller outputs are copied into blocks shared by consecutive pushes, so a sender trickling one
+// byte per TCP segment cannot make us hold one Buffer object per byte. A message's first block is
+// only as large as its first output (at least 1 KiB), and each next one twice the last, up to
+// 64 KiB: a small message costs one small Buffer (cut from Node's shared pool), not a 64 KiB one
+// per message, which at thousands of messages a second made V8 run a full GC every 50 ms to free
+// them. What is held is therefore the decoded size, plus at most one block (no larger than what
+// the message already holds, or 1 KiB), plus the tail (end marker and pipelined commands) of the
+// last chunk.
 // Views assume the caller never modifies a chunk after pushing it; Node's net and tls sockets hand
 // out a fresh Buffer for every 'data' event, so the shell can push them as they come.
 
@@ -73,8 +78,9 @@ const DOT = 0x2e;
 const MAX_LINE_BYTES = 1000;
 /** Output of one push at least this long gets a Buffer (or view) of its own instead of a block. */
 const VIEW_MIN_BYTES = 4096;
-/** Size of the blocks that small outputs are copied into; larger than VIEW_MIN_BYTES. */
-const BLOCK_BYTES = 64 * 1024;
+/** Smallest and largest block that small outputs are copied into (see Memory above). */
+const FIRST_BLOCK_BYTES = 1024;
+const MAX_BLOCK_BYTES = 64 * 1024;
 /** Below this length a byte loop beats the fixed cost of `Buffer.prototype.copy`. */
 const SHORT_COPY_BYTES = 16;
 /** Bytes looked at one by one before asking `indexOf` for the next LF (see nextLf). */
@@ -114,6 +120,8 @@ export class DataDecoder {
   #block: Buffer | null = null;
   #blockFill = 0;
   #blockSealed = 0;
+  /** Size of the next block; doubles with each, from FIRST_BLOCK_BYTES to MAX_BLOCK_BYTES. */
+  #nextBlockBytes = FIRST_BLOCK_BYTES;
   /**
    * Edits turning the pushed chunk into output, in order, reused across pushes: `p >= 0` inserts a
    * CR before chunk[p]; `-(p + 1)` removes the dot at chunk[p]. One number per edit keeps a flood of
@@ -278,7 +286,8 @@ export class DataDecoder {
     let block = this.#block;
     if (block === null || block.length - this.#blockFill < total) {
       this.#seal();
-      block = Buffer.allocUnsafe(BLOCK_BYTES);
+      block = Buffer.allocUnsafe(Math.max(this.#nextBlockBytes, total));
+      this.#nextBlockBytes = Math.min(2 * block.length, MAX_BLOCK_BYTES);
       this.#block = block;
       this.#blockFill = 0;
       this.#blockSealed = 0;

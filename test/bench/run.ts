@@ -34,7 +34,8 @@ const DEFINITIONS = `Definitions:
   peak over baseline  peak RSS (after the first large message) − RSS before it (after GC); "peak / message size"
                       divides it by the size; "3 back-to-back" is the same after all of them (V8 frees a
                       message's Buffers at its next full GC, so the next message can arrive before that)
-  RSS KiB / idle conn (RSS after N idle, greeted connections − RSS before) / N, both after GC
+  RSS KiB / idle conn (RSS after N idle, greeted connections − RSS before) / N, both after V8's last-resort GC
+                      (which also shrinks the young generation, so its size at the time is not counted)
   MB/s                message bytes (10^6) / data reply time, median over the messages
   ratios              mxhook / peer for the same metric (higher is better for messages/s and MB/s, lower for the rest)`;
 

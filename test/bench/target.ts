@@ -37,6 +37,14 @@ export interface TargetUsage {
   readonly externalBytes: number;
 }
 
+type GcOptions = { type: 'major'; execution: 'sync'; flavor: 'last-resort' };
+const collectAllGarbage = (): void =>
+  (globalThis.gc as ((options: GcOptions) => void) | undefined)?.({
+    type: 'major',
+    execution: 'sync',
+    flavor: 'last-resort',
+  });
+
 const spec = JSON.parse(process.argv[2] ?? '{}') as TargetSpec;
 
 async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -81,10 +89,14 @@ function usage(): TargetUsage {
 const target = await start();
 answerRequests({
   usage,
-  /** Collects garbage (the runner starts targets with --expose-gc), then reports usage. */
+  /**
+   * Collects garbage (the runner starts targets with --expose-gc), then reports usage. V8's
+   * last-resort collection also shrinks the young generation back to its initial size and returns
+   * free pages: what is left is what the process holds, not how large its heap happened to grow.
+   */
   async gc(): Promise<TargetUsage> {
     for (let i = 0; i < 3; i++) {
-      globalThis.gc?.();
+      collectAllGarbage();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return usage();

@@ -425,7 +425,21 @@ describe('DataDecoder contract', () => {
     expect(pushed.done).toBe(true);
     if (!pushed.done || pushed.outcome.kind !== 'complete') throw new Error('not complete');
     expect(pushed.outcome.sizeBytes).toBe(message.length - 1);
-    expect(pushed.outcome.chunks.length).toBeLessThanOrEqual(4);
+    // Blocks of 1, 2, 4, … 32 KiB, then 64 KiB each: six growing blocks plus one per 64 KiB.
+    const growing = 6;
+    const full = Math.ceil(pushed.outcome.sizeBytes / (64 * 1024));
+    expect(pushed.outcome.chunks.length).toBeLessThanOrEqual(growing + full);
+    expect(pushed.outcome.chunks.length).toBeLessThan(pushed.outcome.sizeBytes / 10_000);
+  });
+
+  it('holds a small message arriving in one chunk in one Buffer of about its size', () => {
+    const message = bytes(`${'abcdefg\r\n'.repeat(100)}..stuffed\r\n.\r\n`);
+    const decoder = new DataDecoder(defaults);
+    const pushed = decoder.push(message);
+    if (!pushed.done || pushed.outcome.kind !== 'complete') throw new Error('not complete');
+    expect(pushed.outcome.chunks).toHaveLength(1);
+    // Cut from Node's shared pool, so not one ArrayBuffer per message; certainly not 64 KiB.
+    expect(pushed.outcome.chunks[0]!.buffer.byteLength).toBeLessThanOrEqual(Buffer.poolSize);
   });
 
   it('keeps large contiguous spans as views of the pushed chunk', () => {
