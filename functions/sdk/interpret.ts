@@ -110,6 +110,19 @@ function recordedHeaders(headers: unknown): Result<Record<string, string>> {
   return { ok: true, value: Object.fromEntries(clean) };
 }
 
+/**
+ * The enhanced code of a reply that came without one: that of the action whose code it is, else,
+ * for any success code of the step, the step's success (a 251 or 252 to RCPT is 2.1.5, "destination
+ * address valid", as the 250 is; RFC 3463 §3.2), else the bare class (RFC 3463 §3.1: X.0.0).
+ */
+function defaultEnhancedCode(step: Step, code: number): string {
+  const own = actionReplyFor(step, code);
+  if (own !== undefined) return own.enhanced;
+  const accepts: readonly number[] = STEP_CODES[step].accept;
+  if (accepts.includes(code)) return ACTION_REPLIES[step].accept.enhanced;
+  return `${String(code)[0]}.0.0`;
+}
+
 function explicitReply(
   step: Step,
   body: Record<string, unknown>,
@@ -124,7 +137,7 @@ function explicitReply(
   if (enhanced === undefined || enhanced === null) {
     return {
       ok: true,
-      value: { code, enhanced: actionReplyFor(step, code)?.enhanced ?? `${codeClass}.0.0` },
+      value: { code, enhanced: defaultEnhancedCode(step, code) },
     };
   }
   if (typeof enhanced !== 'string') return fail('"enhanced" must be a string like "5.1.1"');

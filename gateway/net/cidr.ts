@@ -67,6 +67,23 @@ export function parseCidrList(text: string): CidrList {
   });
 }
 
+/** Bits of an IPv6 address that name one end site's network (RFC 6177: sites get a /64 or more). */
+const IPV6_SITE_PREFIX = 64;
+
+/**
+ * What per-client limits count against: an IPv4 address itself, but an IPv6 client's /64 (as
+ * `2001:db8:1:2::/64`). One host on IPv6 usually has a whole /64 to itself and can take a new
+ * address for every connection (RFC 8981 temporary addresses do exactly that), so counting single
+ * IPv6 addresses would let it past every limit. Anything that is not an IP address is its own key.
+ */
+export function clientKeyOf(address: string): string {
+  if (isIPv4(address)) return address;
+  const bytes = clientBytes(address);
+  if (bytes === null) return address;
+  if (bytes.length === 4) return bytes.join('.'); // IPv4-mapped
+  return `${formatAddress(masked(bytes, IPV6_SITE_PREFIX))}/${IPV6_SITE_PREFIX}`;
+}
+
 function parseBlock(entry: string): ByteBlock {
   const slash = entry.indexOf('/');
   const addressText = slash === -1 ? entry : entry.slice(0, slash);

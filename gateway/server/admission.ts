@@ -1,4 +1,5 @@
 // Decides, before the banner, whether a client may open a session: access lists, then per-address limits.
+import { clientKeyOf } from '../net/cidr.ts';
 import { type Reply, reply } from '../smtp/reply.ts';
 import type { RefusalReason } from './observer.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -101,9 +102,9 @@ export class Admission {
         : null;
   }
 
-  /** Sessions (and handshakes) counted against `address` right now. */
+  /** Sessions (and handshakes) counted against `address` (its /64, for IPv6) right now. */
   openFrom(address: string): number {
-    return this.#open.get(address) ?? 0;
+    return this.#open.get(clientKeyOf(address)) ?? 0;
   }
 
   admit(client: AdmittedClient, nowMs: number): AdmissionResult {
@@ -112,23 +113,24 @@ export class Admission {
       return { admitted: false, reason: 'access-denied', reply: accessDenied };
     }
     if (isExempt(client)) return admittedUncounted;
-    if (this.#rate !== null && !this.#rate.take(address, nowMs)) {
+    const key = clientKeyOf(address);
+    if (this.#rate !== null && !this.#rate.take(key, nowMs)) {
       return { admitted: false, reason: 'connection-rate-per-ip', reply: connectionRateExceeded };
     }
-    const open = this.openFrom(address);
+    const open = this.#open.get(key) ?? 0;
     if (open >= this.#options.maxConnectionsPerIp) {
       return { admitted: false, reason: 'max-connections-per-ip', reply: tooManyFromAddress };
     }
-    this.#open.set(address, open + 1);
+    this.#open.set(key, open + 1);
     let released = false;
     return {
       admitted: true,
       release: () => {
         if (released) return;
         released = true;
-        const left = this.openFrom(address) - 1;
-        if (left <= 0) this.#open.delete(address);
-        else this.#open.set(address, left);
+        const left = (this.#open.get(key) ?? 0) - 1;
+        if (left <= 0) this.#open.delete(key);
+        else this.#open.set(key, left);
       },
     };
   }

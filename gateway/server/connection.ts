@@ -76,8 +76,15 @@ export class SmtpConnection {
   #gone = false;
   #heldBytes = 0;
   #output = '';
+  /**
+   * What the client must do next, by when: its next command or message, or, once we have ended
+   * the session, close. One timer for both, cleared when the socket closes, so a finished session
+   * is garbage at once rather than kept alive for the linger time by a timer of its own.
+   */
   readonly #deadline = new ClientDeadline(() => {
-    if (!this.#gone && !this.#ending) this.#onTimeout();
+    if (this.#gone) return;
+    if (this.#ending) this.#socket.destroy();
+    else this.#onTimeout();
   });
   /** The first bytes while `#sniff` cannot yet tell; null once it has. */
   #head: Buffer | null = NOTHING_YET;
@@ -271,6 +278,7 @@ export class SmtpConnection {
    * deadline that `#expectMessage` set.
    */
   #expectCommand(): void {
+    if (this.#ending) return; // the close deadline set by #end stands
     const { phase } = this.#state;
     if (phase === 'data' || phase === 'bdat') return;
     this.#socket.setTimeout(0);
@@ -398,7 +406,8 @@ export class SmtpConnection {
     this.#ending = true;
     this.#flush();
     this.#socket.end();
-    setTimeout(() => this.#socket.destroy(), CLOSE_LINGER_MS).unref();
+    this.#socket.setTimeout(0);
+    this.#deadline.set(CLOSE_LINGER_MS);
   }
 
   /** Tracks this session's message bytes in the shared budget. */

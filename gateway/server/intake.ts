@@ -216,5 +216,7 @@ export function normalizeAddress(address: string): string {
 function refuse(socket: Socket, listen: IntakeListener, text: string): void {
   if (listen.implicitTls) return void socket.destroy();
   socket.end(text);
-  setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  // Cleared as soon as the client closes, so a flood of refused connections is not kept in memory.
+  const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(linger));
 }

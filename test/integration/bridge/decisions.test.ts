@@ -116,7 +116,7 @@ const CASES: readonly Case[] = [
   {
     step: 'rcpt',
     answer: { code: 252 },
-    reply: '252 2.0.0 Cannot verify user, but will accept message and attempt delivery\r\n',
+    reply: '252 2.1.5 Cannot verify user, but will accept message and attempt delivery\r\n',
   },
   // data
   { step: 'data', answer: { action: 'accept' }, reply: '250 2.0.0 Message accepted\r\n' },

@@ -149,7 +149,7 @@ describe('handler answers', () => {
     ['rcpt', { action: 'reject' }, '550 5.1.1 No such user'],
     ['rcpt', { action: 'defer' }, '451 4.7.1 Try again later'],
     ['rcpt', { code: 550, enhanced: '5.1.1', message: 'no such user' }, '550 5.1.1 no such user'],
-    ['rcpt', { code: 251, message: 'will forward' }, '251 2.0.0 will forward'],
+    ['rcpt', { code: 251, message: 'will forward' }, '251 2.1.5 will forward'],
     ['data', { action: 'accept' }, '250 2.0.0 Message accepted'],
     ['data', { action: 'reject' }, '554 5.7.1 Message rejected'],
     ['data', { action: 'defer', message: 'queue full' }, '451 4.7.1 queue full'],

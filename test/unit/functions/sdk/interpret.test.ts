@@ -66,7 +66,13 @@ describe('interpretResponse: explicit codes', () => {
     ['rcpt', { code: 550 }, ok(550, '5.1.1', ['No such user'])],
     ['rcpt', { code: 553 }, ok(553, '5.0.0', ['Mailbox name not allowed'])],
     ['rcpt', { code: 250 }, ok(250, '2.1.5', ['Recipient OK'])],
-    ['rcpt', { code: 251 }, ok(251, '2.0.0', ['User not local; will forward'])],
+    ['rcpt', { code: 251 }, ok(251, '2.1.5', ['User not local; will forward'])],
+    [
+      'rcpt',
+      { code: 252 },
+      ok(252, '2.1.5', ['Cannot verify user, but will accept message and attempt delivery']),
+    ],
+    ['rcpt', { code: 452 }, ok(452, '4.0.0', ['Insufficient system storage'])],
     ['data', { code: 552, enhanced: '5.3.4', message: 'Too big' }, ok(552, '5.3.4', ['Too big'])],
     ['auth', { code: 535 }, ok(535, '5.7.8', ['Authentication credentials invalid'])],
     [

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MxhookError } from '../../../../gateway/errors.ts';
-import { parseCidrList } from '../../../../gateway/net/cidr.ts';
+import { clientKeyOf, parseCidrList } from '../../../../gateway/net/cidr.ts';
 
 describe('parseCidrList', () => {
   it('parses IPv4, IPv6 and bare addresses into normalised blocks', () => {
@@ -131,6 +131,39 @@ describe('parseCidrList', () => {
         } catch (error) {
           expect((error as MxhookError).code).toBe('ERR_CIDR_INVALID');
         }
+      }),
+    );
+  });
+});
+
+describe('clientKeyOf', () => {
+  it.each([
+    ['192.0.2.1', '192.0.2.1'],
+    ['::ffff:192.0.2.1', '192.0.2.1'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8::/64'],
+    ['fe80::1%eth0', 'fe80::/64'],
+    ['::1', '::/64'],
+    ['not an address', 'not an address'],
+  ])('%s → %s', (address, key) => {
+    expect(clientKeyOf(address)).toBe(key);
+  });
+
+  it('gives every address of one /64 the same key, and addresses of other /64s others (property)', () => {
+    const group = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
+    const groups = (n: number) => fc.array(group, { minLength: n, maxLength: n });
+    fc.assert(
+      fc.property(groups(4), groups(4), groups(4), (site, hostA, hostB) => {
+        const a = [...site, ...hostA].join(':');
+        const b = [...site, ...hostB].join(':');
+        expect(clientKeyOf(a)).toBe(clientKeyOf(b));
+        const other = [
+          ...site.slice(0, 3),
+          ((Number.parseInt(site[3]!, 16) + 1) % 0x10000).toString(16),
+          ...hostA,
+        ].join(':');
+        expect(clientKeyOf(other)).not.toBe(clientKeyOf(a));
       }),
     );
   });

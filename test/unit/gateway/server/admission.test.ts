@@ -115,4 +115,23 @@ describe('Admission', () => {
       if (result.admitted) result.release();
     }
   });
+
+  it('counts an IPv6 client by its /64, so rotating addresses within it does not escape the limits', () => {
+    const gate = admission({ maxConnectionsPerIp: 2, maxConnectionsPerIpPerMinute: 3 });
+    const first = gate.admit(remote('2001:db8:1:2::1'), 0);
+    expect(gate.admit(remote('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), 0).admitted).toBe(true);
+    expect(refusal(gate.admit(remote('2001:db8:1:2::99'), 0))).toMatch(/^max-connections-per-ip: /);
+    expect(gate.openFrom('2001:db8:1:2::ffff')).toBe(2);
+    // Another /64 is another client, with limits of its own.
+    expect(gate.admit(remote('2001:db8:1:3::1'), 0).admitted).toBe(true);
+    if (first.admitted) first.release();
+    expect(refusal(gate.admit(remote('2001:db8:1:2::7'), 0))).toMatch(/^connection-rate-per-ip: /);
+  });
+
+  it('counts IPv4 clients by their own address', () => {
+    const gate = admission({ maxConnectionsPerIp: 1 });
+    expect(gate.admit(remote('192.0.2.1'), 0).admitted).toBe(true);
+    expect(gate.admit(remote('192.0.2.2'), 0).admitted).toBe(true);
+    expect(gate.admit(remote('192.0.2.1'), 0).admitted).toBe(false);
+  });
 });

@@ -125,7 +125,7 @@ describe('mail step', () => {
 describe('rcpt step', () => {
   it.each([
     ['accept', { action: 'accept' }, '250 2.1.5 Recipient OK\r\n'],
-    ['an explicit 251', { code: 251, message: 'forwarding' }, '251 2.0.0 forwarding\r\n'],
+    ['an explicit 251', { code: 251, message: 'forwarding' }, '251 2.1.5 forwarding\r\n'],
     ['reject', { action: 'reject' }, '550 5.1.1 No such user\r\n'],
     ['defer', { action: 'defer' }, '451 4.7.1 Try again later\r\n'],
     [
