@@ -1,6 +1,7 @@
 // Incremental, pure decoder for the PROXY protocol v1/v2 header a load balancer puts before SMTP.
 // Spec: haproxy doc/proxy-protocol.txt ("The PROXY protocol", versions 1 and 2).
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
+import { crc32c } from './crc32c.ts';
 
 export interface ProxyEndpoint {
   readonly address: string;
@@ -216,6 +217,8 @@ const PROTOCOL_UNSPEC = 0x0;
 const PROTOCOL_STREAM = 0x1;
 const PROTOCOL_DGRAM = 0x2;
 const TLV_HEADER_BYTES = 3;
+/** PP2_TYPE_CRC32C: a 4-byte CRC-32C of the whole header, computed with this value as zeros. */
+const TLV_CRC32C = 0x03;
 
 /** AF_INET (0x1) and AF_INET6 (0x2): address size; the block is src, dst, src port, dst port. */
 interface IpFamily {
@@ -276,7 +279,7 @@ function decodeV2(data: Buffer, maxBytes: number): Step {
   if (body.length < blockBytes) {
     return invalid(`v2 length ${body.length} is too short for the ${ip.label} address block`);
   }
-  const tlvProblem = checkTlvs(body.subarray(blockBytes));
+  const tlvProblem = checkTlvs(data.subarray(0, length), V2_FIXED_BYTES + blockBytes);
   if (tlvProblem !== null) return invalid(tlvProblem);
   return done({
     kind: 'proxy',
@@ -294,20 +297,35 @@ function decodeV2(data: Buffer, maxBytes: number): Step {
 }
 
 /**
- * TLVs are skipped, but they must tile the rest of the length exactly: a TLV running past the
- * declared length means the sender and we disagree about where SMTP starts.
+ * TLVs (from `start` to the end of `header`) are skipped, but they must tile the rest of the
+ * length exactly: a TLV running past the declared length means the sender and we disagree about
+ * where SMTP starts. A PP2_TYPE_CRC32C TLV "MUST be verified" (proxy-protocol.txt §2.2.5): a
+ * header damaged on the way must not name a client.
  */
-function checkTlvs(tlvs: Buffer): string | null {
-  let offset = 0;
-  while (offset < tlvs.length) {
-    if (tlvs.length - offset < TLV_HEADER_BYTES) return 'v2 header ends inside a TLV header';
-    const valueBytes = tlvs.readUInt16BE(offset + 1);
-    if (offset + TLV_HEADER_BYTES + valueBytes > tlvs.length) {
-      return `v2 TLV of type 0x${(tlvs[offset] ?? 0).toString(16)} runs past the header length`;
+function checkTlvs(header: Buffer, start: number): string | null {
+  let offset = start;
+  while (offset < header.length) {
+    if (header.length - offset < TLV_HEADER_BYTES) return 'v2 header ends inside a TLV header';
+    const type = header[offset] ?? 0;
+    const valueBytes = header.readUInt16BE(offset + 1);
+    const valueAt = offset + TLV_HEADER_BYTES;
+    if (valueAt + valueBytes > header.length) {
+      return `v2 TLV of type 0x${type.toString(16)} runs past the header length`;
     }
-    offset += TLV_HEADER_BYTES + valueBytes;
+    if (type === TLV_CRC32C) {
+      if (valueBytes !== 4) return `v2 CRC32C TLV has ${valueBytes} bytes, not 4`;
+      if (!checksumMatches(header, valueAt)) return 'v2 header fails its CRC32C checksum';
+    }
+    offset = valueAt + valueBytes;
   }
   return null;
+}
+
+function checksumMatches(header: Buffer, valueAt: number): boolean {
+  const sent = header.readUInt32BE(valueAt);
+  const zeroed = Buffer.from(header);
+  zeroed.writeUInt32BE(0, valueAt);
+  return crc32c(zeroed) === sent;
 }
 
 function formatBytes(bytes: Buffer, family: 'ipv4' | 'ipv6'): string {

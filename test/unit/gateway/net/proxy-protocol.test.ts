@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { crc32c } from '../../../../gateway/net/crc32c.ts';
 import {
   type ProxyDecodeResult,
   ProxyHeaderDecoder,
@@ -54,6 +55,20 @@ const TLVS = Buffer.concat([
   tlv(0x04, Buffer.alloc(0)), // PP2_TYPE_NOOP
 ]);
 
+/** A v2 PROXY header over IPv4 with TLVs and a PP2_TYPE_CRC32C, as HAProxy's `send-proxy-v2-crc`. */
+function v2WithChecksum(): Buffer {
+  const header = v2(0x21, 0x11, Buffer.concat([IPV4_BLOCK, TLVS, tlv(0x03, Buffer.alloc(4))]));
+  header.writeUInt32BE(crc32c(header), header.length - 4);
+  return header;
+}
+
+/** `bytes` with the byte at `index` changed. */
+function corrupted(bytes: Buffer, index: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy[index] = (copy[index] ?? 0) ^ 0x01;
+  return copy;
+}
+
 function decodeChunks(chunks: readonly Buffer[]): ProxyDecodeResult {
   const decoder = new ProxyHeaderDecoder();
   let verdict: ProxyDecodeResult = { status: 'incomplete' };
@@ -95,6 +110,15 @@ const invalid = (reason: string) => ({ status: 'invalid', reason });
 
 const UNKNOWN_107 = `PROXY UNKNOWN ${'x'.repeat(91)}\r\n`;
 const UNKNOWN_108 = `PROXY UNKNOWN ${'x'.repeat(92)}\r\n`;
+
+/** What a v2 PROXY header over IPv4 with IPV4_BLOCK decodes to. */
+const V2_FROM_IPV4_BLOCK = {
+  kind: 'proxy',
+  version: 2,
+  family: 'ipv4',
+  source: { address: '192.0.2.1', port: 56324 },
+  destination: { address: '198.51.100.2', port: 25 },
+};
 
 const cases: [name: string, input: Buffer, expected: unknown][] = [
   [
@@ -151,24 +175,17 @@ const cases: [name: string, input: Buffer, expected: unknown][] = [
   [
     'v2 PROXY over IPv4',
     Buffer.concat([v2(0x21, 0x11, IPV4_BLOCK), SMTP]),
-    done({
-      kind: 'proxy',
-      version: 2,
-      family: 'ipv4',
-      source: { address: '192.0.2.1', port: 56324 },
-      destination: { address: '198.51.100.2', port: 25 },
-    }),
+    done(V2_FROM_IPV4_BLOCK),
   ],
   [
     'v2 PROXY over IPv4 with TLVs',
     Buffer.concat([v2(0x21, 0x11, Buffer.concat([IPV4_BLOCK, TLVS])), SMTP]),
-    done({
-      kind: 'proxy',
-      version: 2,
-      family: 'ipv4',
-      source: { address: '192.0.2.1', port: 56324 },
-      destination: { address: '198.51.100.2', port: 25 },
-    }),
+    done(V2_FROM_IPV4_BLOCK),
+  ],
+  [
+    'v2 PROXY over IPv4 with a matching CRC32C',
+    Buffer.concat([v2WithChecksum(), SMTP]),
+    done(V2_FROM_IPV4_BLOCK),
   ],
   [
     'v2 PROXY over IPv6 with TLVs',
@@ -383,6 +400,16 @@ const cases: [name: string, input: Buffer, expected: unknown][] = [
     invalid('v2 header ends inside a TLV header'),
   ],
   [
+    'v2 with a CRC32C that does not match (one address bit flipped)',
+    Buffer.concat([corrupted(v2WithChecksum(), 16), SMTP]),
+    invalid('v2 header fails its CRC32C checksum'),
+  ],
+  [
+    'v2 with a CRC32C TLV that is not 4 bytes',
+    v2(0x21, 0x11, Buffer.concat([IPV4_BLOCK, tlv(0x03, Buffer.alloc(2))])),
+    invalid('v2 CRC32C TLV has 2 bytes, not 4'),
+  ],
+  [
     'v2 longer than the limit',
     v2(0x21, 0x11, Buffer.alloc(0), 5000),
     invalid('v2 header of 5016 bytes is over the limit of 4096'),
@@ -503,9 +530,11 @@ describe('ProxyHeaderDecoder', () => {
     const port = fc.integer({ min: 0, max: 65535 });
     const ipv4 = fc.uint8Array({ minLength: 4, maxLength: 4 });
     const ipv6 = fc.uint8Array({ minLength: 16, maxLength: 16 });
+    // Any TLV but PP2_TYPE_CRC32C (0x03), whose value must be the header's checksum to be valid.
+    const tlvType = fc.nat(255).filter((type) => type !== 0x03);
     const tlvs = fc.array(
       fc
-        .tuple(fc.nat(255), fc.uint8Array({ maxLength: 40 }))
+        .tuple(tlvType, fc.uint8Array({ maxLength: 40 }))
         .map(([type, value]) => tlv(type, Buffer.from(value))),
       { maxLength: 5 },
     );
@@ -553,5 +582,14 @@ describe('ProxyHeaderDecoder', () => {
         },
       ),
     );
+  });
+});
+
+describe('crc32c', () => {
+  it('computes the CRC-32C check values (RFC 3720 appendix B.4)', () => {
+    expect(crc32c(Buffer.from('123456789', 'latin1'))).toBe(0xe3069283);
+    expect(crc32c(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
+    expect(crc32c(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
+    expect(crc32c(Buffer.alloc(0))).toBe(0);
   });
 });
