@@ -1,5 +1,6 @@
 // Runs one scenario against one target in a fresh process and returns what was measured.
 
+import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
 import type { FunctionCounts } from './function-server.ts';
 import { Child } from './ipc.ts';
 import { type LoadResult, mergeResults, openIdle, runLoad } from './load-generator.ts';
@@ -50,7 +51,12 @@ export async function measure(
   });
   const child = new Child<{ port: number }>(TARGET_MODULE, {
     args: [JSON.stringify(spec)],
-    execArgv: ['--expose-gc', ...env.targetFlags],
+    // mxhook runs with the Node flags it ships with; the peer as a user would run it, with none.
+    execArgv: [
+      '--expose-gc',
+      ...(target.startsWith('mxhook') ? GATEWAY_NODE_FLAGS : []),
+      ...env.targetFlags,
+    ],
   });
   try {
     const { port } = await child.ready;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
 import { hasPython } from '../helpers/python-smtp.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { getJson } from './helpers/mail.ts';
@@ -30,7 +31,7 @@ function startScript(args: readonly string[]): Started {
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('MXHOOK_')) env[name] = value;
   }
-  const child = spawn(process.execPath, ['gateway/dev/start.ts', ...args], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'gateway/dev/start.ts', ...args], {
     cwd: ROOT,
     env: {
       ...env,
@@ -131,7 +132,9 @@ describe.skipIf(!hasPython)('npm start', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: { start: string };
     };
-    expect(manifest.scripts.start).toBe('node gateway/dev/start.ts');
+    expect(manifest.scripts.start).toBe(
+      ['node', ...GATEWAY_NODE_FLAGS, 'gateway/dev/start.ts'].join(' '),
+    );
   });
 
   it('says in one line that the Worker port is taken, and runs the Worker on another', () => {

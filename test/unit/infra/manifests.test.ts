@@ -10,6 +10,7 @@ import { AdminServer } from '../../../gateway/admin/admin-server.ts';
 import { loadConfig } from '../../../gateway/config/index.ts';
 import { ConfigError } from '../../../gateway/errors.ts';
 import { createMetrics } from '../../../gateway/metrics/index.ts';
+import { GATEWAY_NODE_FLAGS } from '../../../gateway/node-flags.ts';
 import { parsePrometheus } from '../../helpers/prometheus.ts';
 import { newSecret } from '../../helpers/start-bridge.ts';
 import { parseYamlSubset } from './yaml-subset.ts';
@@ -242,7 +243,12 @@ describe('infra/Dockerfile', () => {
     expect(one('USER')).toBe('node');
     expect(one('EXPOSE').split(/\s+/)).toEqual(['25', '587', '465', '9025']);
     expect(one('STOPSIGNAL')).toBe('SIGTERM');
-    expect(JSON.parse(one('CMD'))).toEqual(['node', 'gateway/cli.ts', 'serve']);
+    expect(JSON.parse(one('CMD'))).toEqual([
+      'node',
+      ...GATEWAY_NODE_FLAGS,
+      'gateway/cli.ts',
+      'serve',
+    ]);
   });
 
   const healthcheck = (): string[] => {
@@ -342,7 +348,9 @@ describe('infra/systemd/mxhook.service', () => {
 
   it('reads its settings from /etc/mxhook, reloads with SIGHUP, restarts on failure', () => {
     expect(value('EnvironmentFile')).toBe('/etc/mxhook/mxhook.env');
-    expect(value('ExecStart')).toMatch(/^\/usr\/bin\/node \S+\/gateway\/cli\.ts serve$/);
+    expect(value('ExecStart')).toBe(
+      ['/usr/bin/node', ...GATEWAY_NODE_FLAGS, '/opt/mxhook/gateway/cli.ts', 'serve'].join(' '),
+    );
     expect(value('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(value('Restart')).toBe('on-failure');
   });
