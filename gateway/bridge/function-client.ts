@@ -158,33 +158,33 @@ class AnswerReader implements Dispatcher.DispatchHandler {
     if (this.#signal.aborted) controller.abort(this.#signal.reason);
   }
 
-  // A non-2xx answer's body is read and dropped, so the connection can serve the next call.
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
     this.#statusCode = statusCode;
   }
 
+  // A non-2xx answer's body is read and dropped, so the connection can serve the next call; either
+  // way no more than MAX_RESPONSE_BYTES is read before the call fails.
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#statusCode < 200 || this.#statusCode > 299) return;
     this.#length += chunk.length;
     if (this.#length > MAX_RESPONSE_BYTES) {
       this.#chunks = [];
       controller.abort(
-        new MxhookError(
-          'ERR_HOOK_RESPONSE',
-          `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
-        ),
+        this.#succeeded()
+          ? new MxhookError(
+              'ERR_HOOK_RESPONSE',
+              `function answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+            )
+          : this.#statusError(),
       );
       return;
     }
-    this.#chunks.push(chunk);
+    if (this.#succeeded()) this.#chunks.push(chunk);
   }
 
   onResponseEnd(): void {
     this.#done();
-    if (this.#statusCode < 200 || this.#statusCode > 299) {
-      this.#reject(
-        new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${this.#statusCode}`),
-      );
+    if (!this.#succeeded()) {
+      this.#reject(this.#statusError());
       return;
     }
     const text = Buffer.concat(this.#chunks, this.#length).toString('utf8');
@@ -210,6 +210,14 @@ class AnswerReader implements Dispatcher.DispatchHandler {
 
   #done(): void {
     this.#signal.removeEventListener('abort', this);
+  }
+
+  #succeeded(): boolean {
+    return this.#statusCode >= 200 && this.#statusCode <= 299;
+  }
+
+  #statusError(): MxhookError {
+    return new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${this.#statusCode}`);
   }
 }
 

@@ -29,6 +29,8 @@ export type Behaviour =
   | { readonly kind: 'oversized'; readonly bytes: number }
   /** Headers and half a body, then `socket.destroy()`. */
   | { readonly kind: 'destroy-mid-response' }
+  /** `status`, then a chunked body that never ends: 16 KiB every 10 ms until the client goes. */
+  | { readonly kind: 'endless'; readonly status: number }
   /** Never answers; the connection stays open until the caller gives up or the server closes. */
   | { readonly kind: 'hang' };
 
@@ -277,6 +279,13 @@ async function perform(behaviour: Behaviour, response: ServerResponse): Promise<
       });
       // Headers and half the body reach the wire before the connection dies.
       response.write(body.slice(0, body.length >> 1), () => response.socket?.destroy());
+      return;
+    }
+    case 'endless': {
+      response.writeHead(behaviour.status, { 'content-type': 'application/json' });
+      const chunk = 'x'.repeat(16 * 1024);
+      const timer = setInterval(() => response.write(chunk), 10);
+      response.once('close', () => clearInterval(timer));
       return;
     }
     case 'hang':

@@ -66,6 +66,15 @@ const FAILURE_MODES: readonly FailureMode[] = [
     behaviour: () => ({ kind: 'oversized', bytes: MAX_ANSWER_BYTES + 1024 }),
   },
   {
+    // Read only up to the answer cap, not until the function timeout (30 s) ends it.
+    name: 'an answer that never ends',
+    behaviour: () => ({ kind: 'endless', status: 200 }),
+  },
+  {
+    name: 'HTTP 500 with a body that never ends',
+    behaviour: () => ({ kind: 'endless', status: 500 }),
+  },
+  {
     name: 'a code the step cannot use',
     behaviour: (step) => json({ code: ILLEGAL_CODE[step] }),
   },
