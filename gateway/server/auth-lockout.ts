@@ -1,4 +1,5 @@
 // Counts failed AUTH attempts per client address, so password guessing from one address is cut off.
+import { clientKeyOf } from '../net/cidr.ts';
 
 /** Defaults: 10 failures within 15 minutes lock an address out until the window passes. */
 export const AUTH_LOCKOUT_FAILURES = 10;
@@ -16,18 +17,20 @@ export class AuthLockout {
     this.#windowMs = windowMs;
   }
 
+  /** Failures count per IPv4 address and per IPv6 /64 (net/cidr.ts clientKeyOf says why). */
   isLockedOut(address: string, now: number): boolean {
-    const entry = this.#current(address, now);
+    const entry = this.#current(clientKeyOf(address), now);
     return entry !== undefined && entry.count >= this.#maxFailures;
   }
 
   /** A success clears the address; a failure counts towards the lockout. */
   record(address: string, ok: boolean, now: number): void {
+    const key = clientKeyOf(address);
     if (ok) {
-      this.#failures.delete(address);
+      this.#failures.delete(key);
       return;
     }
-    const entry = this.#current(address, now);
+    const entry = this.#current(key, now);
     if (entry !== undefined) {
       entry.count += 1;
       return;
@@ -36,13 +39,13 @@ export class AuthLockout {
       const oldest = this.#failures.keys().next().value;
       if (oldest !== undefined) this.#failures.delete(oldest);
     }
-    this.#failures.set(address, { count: 1, firstAt: now });
+    this.#failures.set(key, { count: 1, firstAt: now });
   }
 
-  #current(address: string, now: number): { count: number; firstAt: number } | undefined {
-    const entry = this.#failures.get(address);
+  #current(key: string, now: number): { count: number; firstAt: number } | undefined {
+    const entry = this.#failures.get(key);
     if (entry !== undefined && now - entry.firstAt >= this.#windowMs) {
-      this.#failures.delete(address);
+      this.#failures.delete(key);
       return undefined;
     }
     return entry;

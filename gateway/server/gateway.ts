@@ -4,7 +4,6 @@ import pino, { type Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
-import { clientKeyOf } from '../net/cidr.ts';
 import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
 import type { AuthSettings } from '../smtp/session-state.ts';
 import { Admission, type NetworkList } from './admission.ts';
@@ -227,11 +226,10 @@ export class Gateway {
   #authSettings(clientAddress: string): AuthSettings | null {
     const auth = this.#options.auth;
     if (!auth) return null;
-    const clientKey = clientKeyOf(clientAddress); // failures count per IPv4 address or IPv6 /64
     return {
       allowInsecure: auth.allowInsecure,
       maxFailures: AUTH_FAILURES_PER_SESSION,
-      isLockedOut: () => this.#authLockout.isLockedOut(clientKey, performance.now()),
+      isLockedOut: () => this.#authLockout.isLockedOut(clientAddress, performance.now()),
     };
   }
 
@@ -254,8 +252,7 @@ export class Gateway {
     return {
       ...shared,
       settings: { ...shared.settings, auth, xclient },
-      onAuthResult: (ok) =>
-        this.#authLockout.record(clientKeyOf(clientAddress), ok, performance.now()),
+      onAuthResult: (ok) => this.#authLockout.record(clientAddress, ok, performance.now()),
     };
   }
 

@@ -38,9 +38,9 @@
 // only as large as its first output (at least 1 KiB), and each next one twice the last, up to
 // 64 KiB: a small message costs one small Buffer (cut from Node's shared pool), not a 64 KiB one
 // per message, which at thousands of messages a second made V8 run a full GC every 50 ms to free
-// them. What is held is therefore the decoded size, plus at most one block (no larger than what
-// the message already holds, or 1 KiB), plus the tail (end marker and pipelined commands) of the
-// last chunk.
+// them. What is held is therefore the decoded size, plus the unfilled rest of one block (at most
+// as large as the block before it, so about what the message holds already, or 4 KiB at the start),
+// plus the tail (end marker and pipelined commands) of the last chunk.
 // Views assume the caller never modifies a chunk after pushing it; Node's net and tls sockets hand
 // out a fresh Buffer for every 'data' event, so the shell can push them as they come.
 
