@@ -45,6 +45,13 @@ export const NOW = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
 export const ACCEPT = Object.freeze({ action: 'accept' });
 export const REJECT = Object.freeze({ action: 'reject' });
 export const DEFER = Object.freeze({ action: 'defer' });
+/** The transaction-end action of a message refused for its size (552), before any data call. */
+export const ENDED_TOO_LARGE: SessionAction = Object.freeze({
+  type: 'transaction-end',
+  outcome: 'too-large',
+  queueId: null,
+  headers: {},
+});
 
 export interface DriverOptions {
   readonly settings?: Partial<SessionSettings>;

@@ -1,6 +1,6 @@
 // Session tests for BDAT (RFC 3030): chunk replies, the last chunk's data call, refused chunks still read.
 import { describe, expect, it } from 'vitest';
-import { connected, greeted, inTransaction } from './driver.ts';
+import { connected, ENDED_TOO_LARGE, greeted, inTransaction } from './driver.ts';
 
 const TOO_BIG = '552 5.3.4 Message size exceeds fixed maximum message size\r\n';
 
@@ -94,12 +94,7 @@ describe('refused chunks are still read (RFC 3030 §2)', () => {
     s.send('BDAT 1 LAST');
     expect(s.last).toEqual([{ type: 'receive-bdat', sizeBytes: 1, keep: false }]);
     expect(s.chunk()).toBe(TOO_BIG);
-    expect(s.last[0]).toEqual({
-      type: 'transaction-end',
-      outcome: 'too-large',
-      queueId: null,
-      headers: {},
-    });
+    expect(s.last[0]).toEqual(ENDED_TOO_LARGE);
     expect(s.hooks.map((h) => h.step)).not.toContain('data');
     expect(s.sendAnswered('MAIL FROM:<a@b.c>')).toBe('250 2.1.0 Sender OK\r\n');
   });

@@ -1,6 +1,6 @@
 // Session tests for DATA: the 354, the end of the message, the data call with our Received header, refusals.
 import { describe, expect, it } from 'vitest';
-import { greeted, INFO, inTransaction, NOW } from './driver.ts';
+import { ENDED_TOO_LARGE, greeted, INFO, inTransaction, NOW } from './driver.ts';
 
 const RECEIVED =
   'Received: from client.example ([192.0.2.7])\r\n' +
@@ -100,12 +100,7 @@ describe('end of data without a data call', () => {
     expect(s.endData({ kind: 'too-large', sizeBytes: 20_000 })).toBe(
       '552 5.3.4 Message size exceeds fixed maximum message size\r\n',
     );
-    expect(s.last[0]).toEqual({
-      type: 'transaction-end',
-      outcome: 'too-large',
-      queueId: null,
-      headers: {},
-    });
+    expect(s.last[0]).toEqual(ENDED_TOO_LARGE);
     expect(s.hooks.map((h) => h.step)).not.toContain('data');
     expect(s.send('RCPT TO:<d@e.f>')).toBe('503 5.5.1 Need MAIL command first\r\n');
   });
