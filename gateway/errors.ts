@@ -13,9 +13,11 @@ export const ERROR_CODES = [
   'ERR_HOOK_STATUS',
   'ERR_HOOK_RESPONSE',
   'ERR_HOOK_SIGNING',
+  'ERR_PARSE_BUSY',
   'ERR_LISTEN_FAILED',
   'ERR_PROXY_HEADER_INVALID',
   'ERR_SHUTTING_DOWN',
+  'ERR_AUTH_BUSY',
 ] as const;
 
 export type MxhookErrorCode = (typeof ERROR_CODES)[number];

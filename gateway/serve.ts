@@ -7,6 +7,7 @@ import { loadUsersFile, usersFileAuth } from './auth/users-file.ts';
 import { createBodySigner } from './bridge/body-signer.ts';
 import { createBridgeHandler } from './bridge/bridge-handler.ts';
 import { FunctionClient } from './bridge/function-client.ts';
+import { DEFAULT_PARSE_POOL, ParsePool } from './bridge/parse-pool.ts';
 import { readTlsPairs } from './config/parse-keys.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError, MxhookError } from './errors.ts';
@@ -63,7 +64,20 @@ export async function serve(
     sign: createBodySigner(signingKey),
     timeoutMs: config.functionTimeoutMs,
   });
-  const bridge = createBridgeHandler({ client, steps: config.steps, payload: config.payload });
+  // A running parse is charged to the same budget as the message bytes sessions hold.
+  const parser = new ParsePool({
+    ...DEFAULT_PARSE_POOL,
+    // A session has at most one data call, so this many waiting can never be refused as busy; a
+    // waiting message holds no more memory than it already did (its bytes are in the budget).
+    maxQueued: config.maxConnections,
+    budget: { change: (deltaBytes) => gateway.memoryBudget.change(deltaBytes) },
+  });
+  const bridge = createBridgeHandler({
+    client,
+    steps: config.steps,
+    payload: config.payload,
+    parser,
+  });
   // MXHOOK_AUTH=users decides AUTH locally; =function sends it to the function (the auth step).
   const handler: Handler =
     config.auth === 'users' && config.authUsersPath !== null
@@ -86,6 +100,8 @@ export async function serve(
     dataTimeoutMs: config.dataTimeoutMs,
     functionTimeoutMs: config.functionTimeoutMs,
     maxBadCommands: config.maxBadCommands,
+    maxJunkCommands: config.maxJunkCommands,
+    maxSessionDurationMs: config.maxSessionDurationMs,
     bareLf: config.bareLf,
     longLines: config.longLines,
     shutdownGraceMs: Math.max(config.shutdownGraceMs, 1),
@@ -142,6 +158,7 @@ export async function serve(
       await gateway.stop();
       await admin?.stop();
       await client.close();
+      await parser.close();
     },
   };
 }

@@ -17,7 +17,9 @@ export type VerifyErrorCode =
   /** The signed body is not a v1 mxhook request (bad JSON, wrong `v`, unknown `step`, …). */
   | 'ERR_BODY_MALFORMED'
   /** This request `id` was already seen: the call is a replay. */
-  | 'ERR_REPLAYED';
+  | 'ERR_REPLAYED'
+  /** The body is larger than `maxBodyBytes`; it was refused before it was read to the end. */
+  | 'ERR_BODY_TOO_LARGE';
 
 /** Mistakes in how the SDK is used; they surface at start-up or on the first call, never as a 401. */
 export type UsageErrorCode =

@@ -3,6 +3,7 @@ import { type Context, type Env, Hono, type MiddlewareHandler } from 'hono';
 import { MxhookError, MxhookVerifyError } from './errors.ts';
 import { interpretResponse } from './interpret.ts';
 import { type RemoteJwksOptions, resolveKeys, type VerifyKeys } from './keys.ts';
+import { readBody } from './read-body.ts';
 import type { SeenIdStore } from './replay.ts';
 import type { ResponseFor } from './responses.ts';
 import { verifyBody } from './verify.ts';
@@ -33,14 +34,20 @@ export interface MxhookOptions<E extends Env = Env> {
   readonly keys: VerifyKeys | ((c: Context<E>) => VerifyKeys | Promise<VerifyKeys>);
   /** How far `timestamp` may be from now, in seconds. Default 300. */
   readonly toleranceSeconds?: number;
-  /** The function's URL(s); see `VerifyOptions.audience`. */
-  readonly audience?: string | readonly string[];
+  /**
+   * The function's URL(s); see `VerifyOptions.audience`. Set it: without it, a call the gateway
+   * signed for another function that shares the key verifies here too. May be a function of the
+   * context, for a URL kept in `env` on Workers.
+   */
+  readonly audience?: string | readonly string[] | ((c: Context<E>) => string | readonly string[]);
   /** Replay protection: a store, or a function of the context returning one (e.g. backed by KV). */
   readonly replay?: SeenIdStore | ((c: Context<E>) => SeenIdStore);
   /** The clock, in unix seconds; for tests. */
   readonly now?: () => number;
   /** How a JWKS given by URL is fetched. */
   readonly remoteJwks?: RemoteJwksOptions;
+  /** The largest body read, in bytes; larger ones get 413. See `VerifyOptions.maxBodyBytes`. */
+  readonly maxBodyBytes?: number;
 }
 
 type Verifier<E extends Env> = (
@@ -58,11 +65,16 @@ function optionError(where: string, message: string, cause?: unknown): MxhookErr
 function createVerifier<E extends Env>(options: MxhookOptions<E>, where: string): Verifier<E> {
   if (typeof options !== 'object' || options === null)
     throw optionError(where, 'options must be an object');
-  const { keys, replay } = options;
+  const { keys, replay, audience } = options;
   if (keys === undefined || keys === null) throw optionError(where, 'option "keys" is required');
+  let maxBodyBytes: number;
   try {
-    // A replay factory can only be checked per request, on the store it returns.
-    checkVerifyOptions({ ...options, replay: typeof replay === 'function' ? undefined : replay });
+    // Factories can only be checked per request, on what they return.
+    ({ maxBodyBytes } = checkVerifyOptions({
+      ...options,
+      replay: typeof replay === 'function' ? undefined : replay,
+      audience: typeof audience === 'function' ? undefined : audience,
+    }));
   } catch (error) {
     throw optionError(where, (error as Error).message, error);
   }
@@ -76,29 +88,47 @@ function createVerifier<E extends Env>(options: MxhookOptions<E>, where: string)
   return async (c, step) => {
     const resolvedKeys = typeof keys === 'function' ? await keys(c) : keys;
     const signature = c.req.header(SIGNATURE_HEADER);
-    // Without a signature there is nothing to check the body against, so do not read it.
-    const body = signature === undefined ? new Uint8Array() : await c.req.arrayBuffer();
     try {
+      // Without a signature there is nothing to check the body against, so do not read it.
+      const body = signature === undefined ? new Uint8Array() : await readBodyOnce(c, maxBodyBytes);
       return await verifyBody(body, signature, resolvedKeys, {
         step,
         toleranceSeconds: options.toleranceSeconds,
-        audience: options.audience,
+        audience: typeof audience === 'function' ? audience(c) : audience,
         now: options.now,
         remoteJwks: options.remoteJwks,
         replay: typeof replay === 'function' ? replay(c) : replay,
+        maxBodyBytes,
       });
     } catch (error) {
       if (!(error instanceof MxhookVerifyError)) throw error;
       // Only the code goes back: it tells the gateway's operator what to fix, and reveals no key.
-      const status = error.code === 'ERR_KEYS_UNAVAILABLE' ? 503 : 401;
-      return c.json({ error: error.code }, status);
+      return c.json({ error: error.code }, statusOf(error.code));
     }
   };
 }
 
+function statusOf(code: MxhookVerifyError['code']): 401 | 413 | 503 {
+  if (code === 'ERR_BODY_TOO_LARGE') return 413;
+  return code === 'ERR_KEYS_UNAVAILABLE' ? 503 : 401;
+}
+
+/**
+ * Reads the raw body within the limit and leaves it in Hono's body cache (which holds promises,
+ * whatever its type says), as `c.req.arrayBuffer()` would: routes after the middleware can
+ * still call `c.req.json()` or `c.req.text()`.
+ */
+async function readBodyOnce(c: Context, maxBodyBytes: number): Promise<Uint8Array> {
+  const body = await readBody(c.req.raw, maxBodyBytes);
+  const whole = body.byteLength === body.buffer.byteLength ? body : body.slice();
+  (c.req.bodyCache as Record<string, unknown>).arrayBuffer = Promise.resolve(whole.buffer);
+  return body;
+}
+
 /**
  * Middleware that verifies a gateway call and puts the payload in `c.var.mxhook`; answers 401
- * `{ "error": "<code>" }` when verification fails (503 when a remote JWKS is unreachable). Use it
+ * `{ "error": "<code>" }` when verification fails (503 when a remote JWKS is unreachable, 413
+ * when the body is over `maxBodyBytes`, refused before it is read to the end). Use it
  * to write your own routes; {@link mxhook} is the ready-made app.
  *
  * @example

@@ -14,6 +14,7 @@ export {
   replyKind,
 } from './interpret.ts';
 export type { HmacSecret, RemoteJwksOptions, VerifyJwks, VerifyKeys } from './keys.ts';
+export { MIN_JWKS_COOLDOWN_MS } from './keys.ts';
 export type { MemorySeenIdStoreOptions, SeenIdStore } from './replay.ts';
 export { MemorySeenIdStore } from './replay.ts';
 export type {
@@ -48,5 +49,5 @@ export {
 export type { BodyInput } from './verify.ts';
 export { verify, verifyBody } from './verify.ts';
 export type { VerifyOptions } from './verify-options.ts';
-export { DEFAULT_TOLERANCE_SECONDS } from './verify-options.ts';
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE_SECONDS } from './verify-options.ts';
 export * from './wire.ts';

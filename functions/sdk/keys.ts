@@ -32,7 +32,10 @@ export interface VerifyJwks {
 
 /** How a remote JWKS is fetched. Units are milliseconds. */
 export interface RemoteJwksOptions {
-  /** Minimum time between two refetches caused by an unknown kid. Default 30 000. */
+  /**
+   * Minimum time between two refetches caused by an unknown kid. Default 30 000; at least
+   * {@link MIN_JWKS_COOLDOWN_MS}.
+   */
   readonly cooldownMs?: number;
   /** How long a fetched JWKS is used before it is fetched again. Default 600 000. */
   readonly cacheMaxAgeMs?: number;
@@ -164,6 +167,12 @@ function resolveJwks(jwks: VerifyJwks): ResolvedKeys {
 // Node process), so the JWKS is fetched once rather than on every request.
 const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
+/**
+ * The shortest refetch cooldown accepted: anyone can send a made-up kid, and with no cooldown
+ * every such request would make the function fetch the JWKS again.
+ */
+export const MIN_JWKS_COOLDOWN_MS = 1_000;
+
 function checkDuration(name: keyof RemoteJwksOptions, value: number | undefined): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
     throw new MxhookError(
@@ -178,6 +187,12 @@ function resolveRemoteJwks(url: URL, options: RemoteJwksOptions = {}): ResolvedK
     throw invalid(`the JWKS URL must be http(s), got ${url.protocol}`);
   }
   checkDuration('cooldownMs', options.cooldownMs);
+  if (options.cooldownMs !== undefined && options.cooldownMs < MIN_JWKS_COOLDOWN_MS) {
+    throw new MxhookError(
+      'ERR_OPTION_INVALID',
+      `option "remoteJwks.cooldownMs" must be at least ${MIN_JWKS_COOLDOWN_MS} ms, so made-up kids cannot make every request refetch the JWKS`,
+    );
+  }
   checkDuration('cacheMaxAgeMs', options.cacheMaxAgeMs);
   checkDuration('timeoutMs', options.timeoutMs);
   const cacheKey = JSON.stringify([

@@ -7,6 +7,16 @@ import { STEPS, type Step } from './wire.ts';
 /** How long a request stays valid around its `timestamp` unless told otherwise: 5 minutes. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
+/**
+ * The largest body read before the signature is checked unless told otherwise: 64 MiB. The
+ * gateway's largest call is a `data` call at its default MXHOOK_MAX_MESSAGE_SIZE of 10 MiB:
+ * `raw` is that in base64 (4/3, 13.4 MiB), and the parsed copy repeats the content at most once
+ * more, as base64 attachments (13.4 MiB) or as JSON strings of text and HTML (up to 2 × 10 MiB
+ * each, where quotes and backslashes are escaped): about 54 MiB in all, so 64 MiB leaves room.
+ * A gateway with a larger MXHOOK_MAX_MESSAGE_SIZE needs about 6.4 times it.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
 /** What a verification checks besides the signature. */
 export interface VerifyOptions<S extends Step = Step> {
   /**
@@ -28,6 +38,11 @@ export interface VerifyOptions<S extends Step = Step> {
   readonly now?: () => number;
   /** How a JWKS given by URL is fetched. */
   readonly remoteJwks?: RemoteJwksOptions;
+  /**
+   * The largest body read, in bytes; a larger one is refused with `ERR_BODY_TOO_LARGE` (answer
+   * 413) before it is buffered. Default {@link DEFAULT_MAX_BODY_BYTES} (64 MiB).
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /** Options after checking, with defaults applied. */
@@ -38,6 +53,7 @@ export interface CheckedVerifyOptions {
   readonly step: Step | null;
   readonly now: () => number;
   readonly remoteJwks: RemoteJwksOptions | undefined;
+  readonly maxBodyBytes: number;
 }
 
 function optionError(name: string, expected: string): MxhookError<'ERR_OPTION_INVALID'> {
@@ -91,6 +107,10 @@ export function checkVerifyOptions(options: VerifyOptions = {}): CheckedVerifyOp
   ) {
     throw optionError('remoteJwks', 'an object');
   }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw optionError('maxBodyBytes', 'a positive whole number of bytes');
+  }
   return {
     toleranceSeconds,
     audiences: checkAudiences(options.audience),
@@ -98,5 +118,6 @@ export function checkVerifyOptions(options: VerifyOptions = {}): CheckedVerifyOp
     step,
     now,
     remoteJwks: options.remoteJwks,
+    maxBodyBytes,
   };
 }

@@ -3,6 +3,7 @@ import { base64url, errors, flattenedVerify } from 'jose';
 import { MxhookError, MxhookVerifyError } from './errors.ts';
 import { type ResolvedKeys, resolveKeys, type VerifyKeys } from './keys.ts';
 import { parseStepRequest } from './parse-request.ts';
+import { checkBodySize, readBody } from './read-body.ts';
 import { SIGNATURE_TYPE } from './sign.ts';
 import {
   type CheckedVerifyOptions,
@@ -148,12 +149,15 @@ export async function verifyBody<S extends Step = Step>(
   const checked = checkVerifyOptions(options);
   const resolved = resolveKeys(keys, checked.remoteJwks);
   if (typeof signature !== 'string' || signature.trim() === '') throw missing();
-  return (await verifyChecked(toBytes(body), signature, resolved, checked)) as RequestFor<S>;
+  const bytes = toBytes(body);
+  checkBodySize(bytes.byteLength, checked.maxBodyBytes);
+  return (await verifyChecked(bytes, signature, resolved, checked)) as RequestFor<S>;
 }
 
 /**
  * Verifies a gateway call and returns its typed payload. Reads the body exactly once, so pass the
  * original `Request` before anything else reads it (or use {@link verifyBody}). Checks, in order:
+ * the body is no larger than `maxBodyBytes` (default 64 MiB; `ERR_BODY_TOO_LARGE`, answer 413),
  * the signature over the exact bytes, the body is a v1 request, `timestamp` within
  * `toleranceSeconds` (default 300) either way, `audience` when configured, and `id` against the
  * replay store when given.
@@ -189,6 +193,6 @@ export async function verify<S extends Step = Step>(
       'the request body was already read; pass the original request, or use verifyBody() with the bytes',
     );
   }
-  const bytes = new Uint8Array(await request.arrayBuffer());
+  const bytes = await readBody(request, checked.maxBodyBytes);
   return (await verifyChecked(bytes, signature, resolved, checked)) as RequestFor<S>;
 }

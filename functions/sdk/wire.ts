@@ -13,7 +13,7 @@ export type Step = (typeof STEPS)[number];
 /** The HTTP header that carries the detached JWS over the exact body bytes. */
 export const SIGNATURE_HEADER = 'Mxhook-Signature';
 
-/** ESMTP parameters of MAIL FROM / RCPT TO, keyed in upper case (`SIZE`, `NOTIFY`, …); a keyword without a value is `true`. */
+/** ESMTP parameters of MAIL FROM / RCPT TO, keyed in upper case (`SIZE`, `BODY`, …); a keyword without a value is `true`. */
 export type MailParams = Readonly<Record<string, string | true>>;
 
 /** A reverse-path or forward-path with its parameters. `address` is `""` for the null sender `<>`. */
@@ -129,13 +129,33 @@ export interface ParsedMessage {
   readonly attachments: readonly ParsedAttachment[];
 }
 
+/**
+ * Why a message has `parsed: null`: `malformed` (the parser refused it), `too-large` (over the size
+ * the gateway parses), `timeout` (parsing took too long), `memory` (parsing needed too much memory).
+ */
+export type ParseErrorCode = 'malformed' | 'too-large' | 'timeout' | 'memory';
+
+export interface ParseError {
+  readonly code: ParseErrorCode;
+  /** For people: what the parser or the limit said. */
+  readonly message: string;
+}
+
 export interface MessagePayload {
   /** Size in bytes of `raw` (after dot-unstuffing, with the gateway's Received header). */
   readonly size: number;
-  /** Base64 of the exact message bytes; present when the payload mode is `raw` or `both`. */
+  /**
+   * Base64 of the exact message bytes; present when the payload mode is `raw` or `both`, and in
+   * every mode when `parsed` is null.
+   */
   readonly raw?: string;
-  /** Present when the payload mode is `parsed` or `both`. */
-  readonly parsed?: ParsedMessage;
+  /**
+   * Present when the payload mode is `parsed` or `both`; null when the message could not be
+   * parsed, with `parseError` saying why (the message is still delivered, as `raw`).
+   */
+  readonly parsed?: ParsedMessage | null;
+  /** Present exactly when `parsed` is null. */
+  readonly parseError?: ParseError;
 }
 
 export interface DataRequest extends BaseRequest<'data'> {

@@ -1,6 +1,7 @@
 // The example Worker as one Hono app: the gateway's hooks, the inbox pages and the JSON API.
 import { Hono } from 'hono';
 import { apiRoutes } from './api-routes.ts';
+import { HOOK_PATH } from './audience.ts';
 import type { AppEnv } from './env.ts';
 import { createHookApp } from './hooks.ts';
 import { inboxAuth } from './inbox-auth.ts';
@@ -23,7 +24,7 @@ import { MissingKeysError } from './verify-keys.ts';
  */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.route('/mxhook', createHookApp());
+  app.route(HOOK_PATH, createHookApp());
   for (const path of ['/', '/messages/*', '/api/*']) app.use(path, securityHeaders(), inboxAuth());
   app.route('/', pageRoutes());
   app.route('/api', apiRoutes());

@@ -10,6 +10,11 @@ export interface Bindings {
   readonly MXHOOK_SIGNING_SECRET?: string;
   /** Verify EdDSA signatures against the gateway's JWKS at this URL instead of a secret. */
   readonly MXHOOK_JWKS_URL?: string;
+  /**
+   * The gateway's MXHOOK_FUNCTION_URL (comma-separated for several); calls signed for another
+   * URL are refused. Empty: the URL the Worker is called at (audience.ts).
+   */
+  readonly MXHOOK_AUDIENCE?: string;
   /** Domains whose every address is accepted, comma-separated (`example.com,example.org`). */
   readonly DOMAINS?: string;
   /** Single addresses accepted besides those domains, comma-separated. */

@@ -1,6 +1,7 @@
 // The gateway's side of the inbox: RCPT accepts only served addresses, DATA stores the message.
 import type { Hono } from 'hono';
 import { accept, defer, mxhook, reject } from '../sdk/index.ts';
+import { audienceFrom } from './audience.ts';
 import type { AppEnv } from './env.ts';
 import { KvSeenIdStore } from './kv-seen-id-store.ts';
 import { newMessageId } from './message-id.ts';
@@ -11,7 +12,7 @@ import { verifyKeysFrom } from './verify-keys.ts';
 
 /**
  * The Hono app mounted at `/mxhook`: the gateway POSTs `/mxhook/<step>` (MXHOOK_FUNCTION_URL is
- * `https://<worker>/mxhook/`). Every call is verified (401 otherwise) and its id recorded in
+ * `https://<worker>/mxhook/`). Every call is verified, its audience included (401 otherwise), and its id recorded in
  * the SEEN namespace, so a captured call cannot be replayed (see KvSeenIdStore for the limits).
  */
 export function createHookApp(): Hono<AppEnv> {
@@ -57,6 +58,7 @@ export function createHookApp(): Hono<AppEnv> {
     },
     {
       keys: (c) => verifyKeysFrom(c.env),
+      audience: (c) => audienceFrom(c.env, c.req.url),
       replay: (c) => new KvSeenIdStore(c.env.SEEN),
     },
   );

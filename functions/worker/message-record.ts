@@ -69,7 +69,7 @@ export function formatAddress(address: ParsedAddress): string {
   return address.name === '' ? address.address : `${address.name} <${address.address}>`;
 }
 
-function inlineImages(parsed: ParsedMessage | undefined): Record<string, string> {
+function inlineImages(parsed: ParsedMessage | null | undefined): Record<string, string> {
   const images: Record<string, string> = {};
   let budget = MAX_INLINE_IMAGE_CHARS;
   for (const attachment of parsed?.attachments ?? []) {

@@ -1,5 +1,6 @@
 // Makes a message's HTML safe to show: an allowlist of elements and attributes, and no remote URLs.
 import type { Element, HTMLRewriter as HTMLRewriterClass } from '@cloudflare/workers-types';
+import { cleanStylesheet, isSafeInlineStyle } from './sanitize-css.ts';
 
 // The Workers runtime's streaming HTML parser (lol-html), declared here by name so this module
 // also type-checks where the Workers globals are not loaded.
@@ -37,8 +38,6 @@ const ATTRIBUTES = words(
 const SAFE_HREF = /^\s*(https?:|mailto:|#)/i;
 const SAFE_IMAGE = /^data:image\/(png|gif|jpeg|webp);base64,[a-z0-9+/=\s]*$/i;
 const CID = /^\s*cid:(.+)$/i;
-// CSS that could fetch (url(), @import) or run code in old engines; the CSP blocks these too.
-const UNSAFE_STYLE = /url\s*\(|@import|expression\s*\(|behavior\s*:|-moz-binding|javascript:/i;
 
 function cleanAttributes(element: Element, inlineImages: Readonly<Record<string, string>>): void {
   const tag = element.tagName;
@@ -46,7 +45,7 @@ function cleanAttributes(element: Element, inlineImages: Readonly<Record<string,
     const keep =
       ATTRIBUTES.has(name) ||
       (name === 'href' && tag === 'a' && SAFE_HREF.test(value)) ||
-      (name === 'style' && !UNSAFE_STYLE.test(value)) ||
+      (name === 'style' && isSafeInlineStyle(value)) ||
       (name === 'src' && tag === 'img' && SAFE_IMAGE.test(value));
     if (!keep) element.removeAttribute(name);
     if (name === 'src' && tag === 'img' && !keep) {
@@ -67,8 +66,9 @@ function cleanAttributes(element: Element, inlineImages: Readonly<Record<string,
  * Sanitises message HTML for display in a sandboxed `srcdoc` iframe: drops scripts, frames,
  * forms, embedded objects, comments (conditional comments included) and event-handler
  * attributes; keeps formatting; lets links be only http(s), mailto or in-page; turns `cid:`
- * images into the message's own `data:` URIs and drops every other image source. The page's CSP
- * is the second, independent barrier. Runs on the Workers runtime (HTMLRewriter).
+ * images into the message's own `data:` URIs and drops every other image source; removes CSS
+ * that would load anything (sanitize-css.ts) from style attributes and style elements. The page's
+ * CSP is the second, independent barrier. Runs on the Workers runtime (HTMLRewriter).
  *
  * @example
  * ```ts
@@ -80,7 +80,19 @@ export async function sanitizeHtml(
   html: string,
   inlineImages: Readonly<Record<string, string>> = {},
 ): Promise<string> {
+  let stylesheet = '';
   const rewriter = new HTMLRewriter()
+    .on('style', {
+      // A stylesheet arrives in chunks: hold them, and put the cleaned whole in the last one.
+      text(chunk) {
+        stylesheet += chunk.text;
+        if (!chunk.lastInTextNode) return void chunk.remove();
+        const cleaned = cleanStylesheet(stylesheet);
+        stylesheet = '';
+        // Removing comments could join `</` and `style`: never let the text end the element.
+        chunk.replace(cleaned.includes('</') ? '' : cleaned, { html: true });
+      },
+    })
     .on('*', {
       element(element) {
         const tag = element.tagName;

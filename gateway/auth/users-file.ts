@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { StepResponse } from '../../functions/sdk/wire.ts';
 import { ConfigError } from '../errors.ts';
 import type { HookArgs } from '../handler.ts';
+import { CheckSlots } from './check-slots.ts';
 import { type PasswordHash, parsePasswordHash, verifyPassword } from './password-hash.ts';
 
 const ACCEPT: StepResponse = Object.freeze({ action: 'accept' });
@@ -30,16 +31,22 @@ export async function loadUsersFile(path: string): Promise<ReadonlyMap<string, P
   return users;
 }
 
-/** The auth hook for a users file. Unknown users cost the same scrypt work, so timing reveals nothing. */
+/**
+ * The auth hook for a users file. Unknown users cost the same scrypt work, so timing reveals
+ * nothing. Checks run in `slots` (one set for the whole gateway); an attempt that gets none
+ * fails with ERR_AUTH_BUSY, which the client sees as 454 4.7.0 and which is not counted as a
+ * wrong password.
+ */
 export function usersFileAuth(
   users: ReadonlyMap<string, PasswordHash>,
+  slots: CheckSlots = new CheckSlots(),
 ): (call: HookArgs<'auth'>) => Promise<StepResponse> {
   const decoy = users.values().next().value;
-  return async function checkUsersFile({ auth }) {
+  return async function checkUsersFile({ auth, signal }) {
     const stored = users.get(auth.username);
     const target = stored ?? decoy;
     if (target === undefined) return REJECT;
-    const matches = await verifyPassword(auth.password, target);
+    const matches = await slots.run(() => verifyPassword(auth.password, target), signal);
     return stored !== undefined && matches ? ACCEPT : REJECT;
   };
 }

@@ -4,6 +4,7 @@ import type { PayloadMode } from '../config/types.ts';
 import type { Handler } from '../handler.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import type { FunctionClient } from './function-client.ts';
+import type { ParsePool } from './parse-pool.ts';
 import { requestBody } from './payload.ts';
 
 export interface BridgeOptions {
@@ -11,16 +12,19 @@ export interface BridgeOptions {
   /** Steps that call the function; the others accept without a call. `data` is always called. */
   readonly steps: readonly Step[];
   readonly payload: PayloadMode;
+  /** Parses the data call's message (unused with payload `raw`). */
+  readonly parser: Pick<ParsePool, 'parse'>;
 }
 
 export function createBridgeHandler(options: BridgeOptions): Handler {
-  const { client, payload } = options;
+  const { client } = options;
+  const payload = { mode: options.payload, parser: options.parser };
   const enabled = new Set<Step>(options.steps);
   async function callFunction(
     call: HookCall & { readonly signal: AbortSignal },
   ): Promise<StepResponse> {
     const audience = client.urlOf(call.step);
-    const body = await requestBody(call, audience, payload);
+    const body = await requestBody(call, audience, payload, call.signal);
     // The function's JSON is untrusted: decide() validates it (interpretResponse) before it becomes a reply.
     return (await client.call(call.step, body, call.signal)) as StepResponse;
   }

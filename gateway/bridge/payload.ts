@@ -1,18 +1,25 @@
-// Builds the JSON request body of each step exactly as the wire contract lists it (shared/DESIGN.md).
+// Builds the JSON request body of each step exactly as the wire contract (functions/sdk/wire.ts) lists it.
 import { randomUUID } from 'node:crypto';
 import { type DataRequest, type StepRequest, WIRE_VERSION } from '../../functions/sdk/wire.ts';
 import type { PayloadMode } from '../config/types.ts';
 import type { HookCall } from '../smtp/session-state.ts';
-import { parseMessage } from './parse-message.ts';
-import { type RequestBody, splicedBody, wholeBody } from './request-body.ts';
+import type { ParsePool } from './parse-pool.ts';
+import { type BodyPiece, type RequestBody, splicedBody, wholeBody } from './request-body.ts';
 
 type DataCall = Extract<HookCall, { step: 'data' }>;
+
+/** How the data call's message is carried, and what parses it. */
+export interface PayloadOptions {
+  readonly mode: PayloadMode;
+  readonly parser: Pick<ParsePool, 'parse'>;
+}
 
 /** The request body for one call; `audience` is the URL being called. */
 export async function requestBody(
   call: HookCall,
   audience: string,
-  payload: PayloadMode,
+  payload: PayloadOptions,
+  signal: AbortSignal,
 ): Promise<RequestBody> {
   const base = {
     v: WIRE_VERSION,
@@ -34,7 +41,7 @@ export async function requestBody(
     case 'rcpt':
       return json({ ...base, step: 'rcpt', rcpt: call.rcpt });
     case 'data':
-      return dataBody({ ...base, step: 'data' }, call.message, payload);
+      return dataBody({ ...base, step: 'data' }, call.message, payload, signal);
   }
 }
 
@@ -45,22 +52,30 @@ function json(request: StepRequest): RequestBody {
 /**
  * The message is not concatenated, nor turned into one base64 string inside one JSON string: the
  * JSON is made without `raw`, and the base64 of the message's pieces is spliced in as the bytes go
- * out (see request-body.ts), so a 25 MiB message is held once, not four times.
+ * out (see request-body.ts), so a 25 MiB message is held once, not four times. `parsed` arrives from
+ * the parse worker as JSON in UTF-8 pieces and is spliced in as it is. A message that cannot be parsed goes
+ * with `parsed: null`, the reason, and `raw` whatever the mode, so the function always gets it.
  */
 async function dataBody(
   base: Omit<DataRequest, 'message'>,
   message: DataCall['message'],
-  mode: PayloadMode,
+  { mode, parser }: PayloadOptions,
+  signal: AbortSignal,
 ): Promise<RequestBody> {
   const { chunks, sizeBytes } = message;
-  const parsed = mode === 'raw' ? null : await parseMessage(chunks, sizeBytes);
-  const request: DataRequest = {
-    ...base,
-    message: parsed === null ? { size: sizeBytes } : { size: sizeBytes, parsed },
-  };
-  const text = JSON.stringify(request);
-  if (mode === 'parsed') return wholeBody(Buffer.from(text, 'utf8'));
-  // `message` is the last member and its object ends the body, so the text ends with `}}`; `raw`
-  // becomes the last member of `message`, just before them.
-  return splicedBody(`${text.slice(0, -2)},"raw":"`, chunks, sizeBytes, '"}}');
+  const request: DataRequest = { ...base, message: { size: sizeBytes } };
+  // `message` is the last member and its object ends the body, so the text ends with `}}`; the
+  // other members of `message` go just before them.
+  const head = `${JSON.stringify(request).slice(0, -2)},`;
+  const raw: BodyPiece[] = ['"raw":"', { base64Of: chunks, byteLength: sizeBytes }, '"}}'];
+  if (mode === 'raw') return splicedBody([head, ...raw]);
+  const outcome = await parser.parse(chunks, sizeBytes, signal);
+  if ('error' in outcome) {
+    return splicedBody([
+      `${head}"parsed":null,"parseError":${JSON.stringify(outcome.error)},`,
+      ...raw,
+    ]);
+  }
+  if (mode === 'parsed') return splicedBody([`${head}"parsed":`, ...outcome.json, '}}']);
+  return splicedBody([`${head}"parsed":`, ...outcome.json, ',', ...raw]);
 }

@@ -10,6 +10,8 @@ export const WHOLE_BODY_MAX_BYTES = 256 * 1024;
  * garbage is cheap and does not hold on to memory.
  */
 const ENCODE_BYTES = 48 * 1024;
+/** UTF-8 bytes decoded at a time: at most 64 Ki characters, for the same reason. */
+const DECODE_BYTES = 64 * 1024;
 
 export interface RequestBody {
   readonly byteLength: number;
@@ -34,18 +36,20 @@ export function wholeBody(bytes: Buffer): RequestBody {
 }
 
 /**
- * `head`, then the base64 of `raw` (as if concatenated, `rawBytes` long), then `tail`: the data
- * call's JSON with the message spliced in as a string value, without escaping (base64 needs none).
+ * One piece of a body: text as it is, UTF-8 bytes as they are (JSON made elsewhere, such as the
+ * `parsed` a parse worker made), or the base64 of message bytes (as if concatenated, `byteLength`
+ * long) to stand inside a JSON string without escaping (base64 needs none).
  */
-export function splicedBody(
-  head: string,
-  raw: readonly Buffer[],
-  rawBytes: number,
-  tail: string,
-): RequestBody {
-  const byteLength =
-    Buffer.byteLength(head, 'utf8') + base64Length(rawBytes) + Buffer.byteLength(tail, 'utf8');
-  const texts = (): Iterable<string> => splicedTexts(head, raw, tail);
+export type BodyPiece =
+  | string
+  | Uint8Array
+  | { readonly base64Of: readonly Buffer[]; readonly byteLength: number };
+
+/** The pieces one after another: the data call's JSON with the message and its parse spliced in. */
+export function splicedBody(pieces: readonly BodyPiece[]): RequestBody {
+  let byteLength = 0;
+  for (const piece of pieces) byteLength += lengthOf(piece);
+  const texts = (): Iterable<string> => splicedTexts(pieces);
   if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, texts };
   const whole = Buffer.allocUnsafe(byteLength);
   let at = 0;
@@ -53,8 +57,21 @@ export function splicedBody(
   return { byteLength, whole, texts: () => [whole.toString('utf8')] };
 }
 
-function* splicedTexts(head: string, raw: readonly Buffer[], tail: string): Generator<string> {
-  yield head;
+function lengthOf(piece: BodyPiece): number {
+  if (typeof piece === 'string') return Buffer.byteLength(piece, 'utf8');
+  if (piece instanceof Uint8Array) return piece.byteLength;
+  return base64Length(piece.byteLength);
+}
+
+function* splicedTexts(pieces: readonly BodyPiece[]): Generator<string> {
+  for (const piece of pieces) {
+    if (typeof piece === 'string') yield piece;
+    else if (piece instanceof Uint8Array) yield* utf8Texts(piece);
+    else yield* base64Texts(piece.base64Of);
+  }
+}
+
+function* base64Texts(raw: readonly Buffer[]): Generator<string> {
   const encoder = new Base64Encoder('base64');
   const texts: string[] = [];
   const keep = (text: string): void => void texts.push(text);
@@ -66,5 +83,18 @@ function* splicedTexts(head: string, raw: readonly Buffer[], tail: string): Gene
     }
   }
   yield encoder.end();
-  yield tail;
+}
+
+/** UTF-8 bytes as text of about 64 Ki characters a piece, each cut before a character's first byte. */
+function* utf8Texts(bytes: Uint8Array): Generator<string> {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = 0;
+  while (start < buffer.length) {
+    let end = Math.min(start + DECODE_BYTES, buffer.length);
+    // Back off continuation bytes (10xxxxxx, at most 3 in a character) so no character is split.
+    for (let back = 0; back < 3 && end < buffer.length && (buffer[end]! & 0xc0) === 0x80; back++)
+      end--;
+    yield buffer.toString('utf8', start, end);
+    start = end;
+  }
 }

@@ -11,6 +11,17 @@ export function checkConsistency(config: GatewayConfig, requireFunctionUrl: bool
     );
   }
   if (
+    config.functionUrl?.protocol === 'http:' &&
+    !config.functionInsecureHttp &&
+    !isLoopbackHost(config.functionUrl.hostname)
+  ) {
+    // Signing keeps calls authentic, not private: the message and AUTH passwords would be readable.
+    throw new ConfigError(
+      'MXHOOK_FUNCTION_URL',
+      `http:// to ${config.functionUrl.hostname} would send every call, messages and passwords included, in clear: use https, or set MXHOOK_FUNCTION_INSECURE_HTTP=true`,
+    );
+  }
+  if (
     config.functionUrl !== null &&
     config.signingSecrets.length === 0 &&
     config.signingKeys.length === 0
@@ -67,4 +78,11 @@ export function checkConsistency(config: GatewayConfig, requireFunctionUrl: bool
   if (config.auth === 'users' && config.authUsersPath === null) {
     throw new ConfigError('MXHOOK_AUTH_USERS', 'is required when MXHOOK_AUTH=users');
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost (RFC 6761 §6.3): traffic to them never leaves the machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '[::1]') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

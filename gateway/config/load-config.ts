@@ -103,6 +103,7 @@ export function loadConfig(input: LoadConfigInput): GatewayConfig {
     hostname: loadHostname(raw('MXHOOK_HOSTNAME')),
     functionUrl:
       functionUrlText === null ? null : parseFunctionUrl('MXHOOK_FUNCTION_URL', functionUrlText),
+    functionInsecureHttp: flag('MXHOOK_FUNCTION_INSECURE_HTTP'),
     steps: loadSteps(raw('MXHOOK_STEPS') ?? '', auth === 'function'),
     signingSecrets: parseSigningSecrets(
       'MXHOOK_SIGNING_SECRET',
@@ -123,6 +124,8 @@ export function loadConfig(input: LoadConfigInput): GatewayConfig {
       0,
     ),
     maxBadCommands: count('MXHOOK_MAX_BAD_COMMANDS', 'commands'),
+    maxJunkCommands: count('MXHOOK_MAX_JUNK_COMMANDS', 'commands'),
+    maxSessionDurationMs: seconds('MXHOOK_MAX_SESSION_DURATION'),
     maxBytesInFlight: count('MXHOOK_MAX_BYTES_IN_FLIGHT', 'bytes'),
     idleTimeoutMs: seconds('MXHOOK_IDLE_TIMEOUT'),
     dataTimeoutMs: seconds('MXHOOK_DATA_TIMEOUT'),

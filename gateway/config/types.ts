@@ -30,6 +30,8 @@ export interface GatewayConfig {
   readonly hostname: string;
   /** MXHOOK_FUNCTION_URL; its path always ends in `/`, so `new URL(step, functionUrl)` joins. */
   readonly functionUrl: URL | null;
+  /** MXHOOK_FUNCTION_INSECURE_HTTP: an http:// function URL may name a host other than loopback. */
+  readonly functionInsecureHttp: boolean;
   /** MXHOOK_STEPS, in session order; always has `data` (and `auth` when `auth` is `function`). */
   readonly steps: readonly Step[];
   /** MXHOOK_SIGNING_SECRET; the first one signs. */
@@ -52,6 +54,10 @@ export interface GatewayConfig {
   readonly maxConnectionsPerIpPerMinute: number;
   /** MXHOOK_MAX_BAD_COMMANDS */
   readonly maxBadCommands: number;
+  /** MXHOOK_MAX_JUNK_COMMANDS */
+  readonly maxJunkCommands: number;
+  /** MXHOOK_MAX_SESSION_DURATION */
+  readonly maxSessionDurationMs: number;
   /** MXHOOK_MAX_BYTES_IN_FLIGHT; never below `maxMessageBytes`. */
   readonly maxBytesInFlight: number;
   /** MXHOOK_IDLE_TIMEOUT */

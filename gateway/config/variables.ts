@@ -38,7 +38,16 @@ export const VARIABLES = [
     default: null,
     defaultText: 'required',
     meaning:
-      'Base URL of your function (http or https); each enabled step is POSTed to <url>/<step>.',
+      'Base URL of your function (https; http only to a loopback host unless MXHOOK_FUNCTION_INSECURE_HTTP); each enabled step is POSTed to <url>/<step>.',
+  },
+  {
+    name: 'MXHOOK_FUNCTION_INSECURE_HTTP',
+    placeholder: '<bool>',
+    default: 'false',
+    defaultText: 'false',
+    meaning:
+      'Allow an http:// MXHOOK_FUNCTION_URL to a host other than loopback (127.0.0.0/8, ::1, localhost): every call, message and AUTH passwords included, then crosses the network in clear.',
+    boolean: true,
   },
   {
     name: 'MXHOOK_STEPS',
@@ -124,12 +133,28 @@ export const VARIABLES = [
     meaning: 'Unrecognised or failed commands in one session before it gets 421 and is closed.',
   },
   {
+    name: 'MXHOOK_MAX_JUNK_COMMANDS',
+    placeholder: '<count>',
+    default: '100',
+    defaultText: '100',
+    meaning:
+      'Commands that make no progress (NOOP, VRFY, EXPN, RSET, HELP) in one session before it gets 421 4.7.0 and is closed; the count starts over when a message is accepted (as Postfix smtpd_junk_command_limit).',
+  },
+  {
+    name: 'MXHOOK_MAX_SESSION_DURATION',
+    placeholder: '<seconds>',
+    default: '3600',
+    defaultText: '3600',
+    meaning:
+      'Seconds a session may last; then it gets 421 4.7.0 and is closed, after the message in flight (if any) has been answered.',
+  },
+  {
     name: 'MXHOOK_MAX_BYTES_IN_FLIGHT',
     placeholder: '<bytes>',
     default: '268435456',
     defaultText: '268435456',
     meaning:
-      'Message bytes held across all sessions; past it a new DATA gets 452 4.3.1. At least MXHOOK_MAX_MESSAGE_SIZE.',
+      'Message bytes held across all sessions, charged as they arrive; a message that would pass it is read to its end and gets 452 4.3.1. At least MXHOOK_MAX_MESSAGE_SIZE.',
   },
   {
     name: 'MXHOOK_IDLE_TIMEOUT',

@@ -1,4 +1,4 @@
-// Counts failed AUTH attempts per client address, so password guessing from one address is cut off.
+// Counts failed and undecided AUTH attempts per client address, so password guessing from one address is cut off.
 import { clientKeyOf } from '../net/cidr.ts';
 
 /** Defaults: 10 failures within 15 minutes lock an address out until the window passes. */
@@ -9,6 +9,12 @@ const MAX_ADDRESSES = 100_000;
 
 export class AuthLockout {
   readonly #failures = new Map<string, { count: number; firstAt: number }>();
+  /**
+   * Attempts begun and not yet decided, per key. They count like failures: otherwise many
+   * attempts sent at once would all pass the check before the first failure is recorded. At most
+   * one per open session, so this is bounded by the connection limit.
+   */
+  readonly #inFlight = new Map<string, number>();
   readonly #maxFailures: number;
   readonly #windowMs: number;
 
@@ -19,8 +25,27 @@ export class AuthLockout {
 
   /** Failures count per IPv4 address and per IPv6 /64 (net/cidr.ts clientKeyOf says why). */
   isLockedOut(address: string, now: number): boolean {
-    const entry = this.#current(clientKeyOf(address), now);
-    return entry !== undefined && entry.count >= this.#maxFailures;
+    const key = clientKeyOf(address);
+    const failures = this.#current(key, now)?.count ?? 0;
+    return failures + (this.#inFlight.get(key) ?? 0) >= this.#maxFailures;
+  }
+
+  /**
+   * An attempt from `address` goes to the password check: it counts against the lockout until
+   * the returned function settles it (call that once it is decided, whatever the outcome, then
+   * `record` the verdict if there is one).
+   */
+  begin(address: string): () => void {
+    const key = clientKeyOf(address);
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+    let settled = false;
+    return () => {
+      if (settled) return;
+      settled = true;
+      const left = (this.#inFlight.get(key) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(key, left);
+      else this.#inFlight.delete(key);
+    };
   }
 
   /** A success clears the address; a failure counts towards the lockout. */

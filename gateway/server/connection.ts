@@ -6,8 +6,8 @@ import type { Handler } from '../handler.ts';
 import { proxySignatureOf } from '../net/proxy-protocol.ts';
 import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
 import { decide } from '../smtp/decision.ts';
-import { formatReply } from '../smtp/reply.ts';
-import { SessionReader } from '../smtp/session-reader.ts';
+import { formatReply, type Reply } from '../smtp/reply.ts';
+import { type MessageOptions, SessionReader } from '../smtp/session-reader.ts';
 import type {
   HookCall,
   HookOutcome,
@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   readonly functionTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly dataTimeoutMs: number;
+  /** How long the session may last in all; then 421, once the message in flight is answered. */
+  readonly maxSessionDurationMs: number;
   readonly bareLf: BareLfPolicy;
   readonly longLines: LongLinePolicy;
   /** Minimum time before the banner, to catch clients that talk first (0 = none). */
@@ -39,6 +41,16 @@ export interface ConnectionOptions {
   readonly memory: MemoryBudget;
   readonly observer: GatewayObserver;
   readonly log: Logger;
+  /**
+   * Admission for the client XCLIENT names (access lists, per-address limits; the session's slot
+   * moves to it when admitted): the reply refusing it, or null.
+   */
+  readonly readmit?: (address: string) => Reply | null;
+  /**
+   * Told when an AUTH attempt goes to the password check, for the per-address lockout to count
+   * it while undecided; the returned function is called when its answer (or failure) is in.
+   */
+  readonly onAuthAttempt?: () => () => void;
   /** Told of every decided AUTH attempt, for the per-address lockout. */
   readonly onAuthResult?: (ok: boolean) => void;
   /** Told once, when the socket is closed and the session is gone. */
@@ -64,7 +76,8 @@ const now = (): Date => new Date();
 export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
-  readonly #reader = new SessionReader();
+  /** Charges message bytes to the shared budget as they arrive (and gives them back). */
+  readonly #reader: SessionReader;
   /** Cancels the handler call in flight (its answer becomes a failure); null when none is. */
   #cancelCall: (() => void) | null = null;
   /** A step decided without a call (no hook for it), for `#pump` to apply next. */
@@ -74,7 +87,6 @@ export class SmtpConnection {
   #hookInFlight = false;
   #ending = false;
   #gone = false;
-  #heldBytes = 0;
   #output = '';
   /**
    * What the client must do next, by when: its next command or message, or, once we have ended
@@ -86,6 +98,8 @@ export class SmtpConnection {
     if (this.#ending) this.#socket.destroy();
     else this.#onTimeout();
   });
+  /** Ends the session at its maximum duration, however busy it keeps us. */
+  readonly #lifetime: NodeJS.Timeout;
   /** The first bytes while `#sniff` cannot yet tell; null once it has. */
   #head: Buffer | null = NOTHING_YET;
   #talkedEarly = false;
@@ -93,8 +107,10 @@ export class SmtpConnection {
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#reader = new SessionReader(options.memory);
     this.#log = options.log.child({ session: info.id });
     this.#attach(socket);
+    this.#lifetime = setTimeout(() => this.#onExpired(), options.maxSessionDurationMs).unref();
     options.observer.sessionOpened?.();
     this.#log.info(
       { client: info.client, server: info.server, tls: info.tls, proxied: info.proxied },
@@ -213,7 +229,6 @@ export class SmtpConnection {
   #nextEvent(): SessionEvent | null {
     const event = this.#reader.next(this.#state.phase, now);
     this.#extendDeadline(this.#reader.takeMessageBytesRead());
-    this.#hold(this.#reader.heldBytes);
     return event;
   }
 
@@ -225,7 +240,6 @@ export class SmtpConnection {
     // No transaction any more (answered, refused, reset by RSET or EHLO): nothing is held for it.
     if (state.phase === 'command' && state.tx === null) this.#reader.releaseMessage();
     this.#perform(actions, step);
-    this.#hold(this.#reader.heldBytes);
   }
 
   /** `step` is what the replies among `actions` answer, for the observer. */
@@ -240,15 +254,11 @@ export class SmtpConnection {
           this.#callHook(action.call);
           break;
         case 'receive-data':
-          this.#reader.expectData({
-            maxMessageBytes: this.#options.settings.maxMessageBytes,
-            bareLf: this.#options.bareLf,
-            longLines: this.#options.longLines,
-          });
+          this.#reader.expectData(this.#messageOptions());
           this.#expectMessage();
           break;
         case 'receive-bdat':
-          this.#reader.expectBdat(action.sizeBytes, action.keep);
+          this.#reader.expectBdat(action, this.#messageOptions());
           this.#expectMessage();
           break;
         case 'start-tls':
@@ -263,6 +273,13 @@ export class SmtpConnection {
           break;
         case 'auth-result':
           this.#options.onAuthResult?.(action.ok);
+          break;
+        case 'admit':
+          // Decided now; `#pump` hands the answer to the core as the next event.
+          this.#decided = {
+            type: 'admission',
+            refusal: this.#options.readmit?.(action.address) ?? null,
+          };
           break;
         case 'close':
           this.#end();
@@ -299,6 +316,13 @@ export class SmtpConnection {
     this.#deadline.extend((receivedBytes * 1000) / MIN_DATA_BYTES_PER_SECOND);
   }
 
+  #onExpired(): void {
+    if (this.#gone || this.#ending) return;
+    this.#log.info('session time limit reached');
+    this.#dispatch({ type: 'session-expired' });
+    this.#pump();
+  }
+
   #onTimeout(): void {
     this.#log.info('timeout');
     this.#options.observer.refused?.('timeout');
@@ -321,9 +345,13 @@ export class SmtpConnection {
     const called = known === null;
     const started = performance.now();
     let durationMs = 0; // the call alone, without the greeting delay
+    const settleAttempt = call.step === 'auth' ? this.#options.onAuthAttempt?.() : undefined;
     const running = startHook(handler, call, this.#options.functionTimeoutMs);
     this.#cancelCall = running.cancel;
     const answer = running.outcome.then((outcome) => {
+      // Settled in the same turn as the `auth-result` that records the verdict, so the lockout
+      // never sees the attempt as neither in flight nor counted.
+      settleAttempt?.();
       this.#cancelCall = null;
       durationMs = performance.now() - started;
       return outcome;
@@ -410,19 +438,22 @@ export class SmtpConnection {
     this.#deadline.set(CLOSE_LINGER_MS);
   }
 
-  /** Tracks this session's message bytes in the shared budget. */
-  #hold(bytes: number): void {
-    this.#options.memory.change(bytes - this.#heldBytes);
-    this.#heldBytes = bytes;
+  /** DATA and BDAT content alike: the same size limit and line rules. */
+  #messageOptions(): MessageOptions {
+    return {
+      maxMessageBytes: this.#options.settings.maxMessageBytes,
+      bareLf: this.#options.bareLf,
+      longLines: this.#options.longLines,
+    };
   }
 
   #onClose(): void {
     if (this.#gone) return;
     this.#gone = true;
     this.#cancelCall?.();
+    clearTimeout(this.#lifetime);
     this.#deadline.dispose();
     this.#reader.clear();
-    this.#hold(0);
     this.#state = { phase: 'closed' };
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');

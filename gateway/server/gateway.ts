@@ -5,6 +5,7 @@ import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
 import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
+import type { Reply } from '../smtp/reply.ts';
 import type { AuthSettings } from '../smtp/session-state.ts';
 import { Admission, type NetworkList } from './admission.ts';
 import { AuthLockout } from './auth-lockout.ts';
@@ -61,6 +62,10 @@ export interface GatewayOptions {
   readonly dataTimeoutMs?: number;
   readonly functionTimeoutMs?: number;
   readonly maxBadCommands?: number;
+  /** NOOP, VRFY, EXPN, RSET and HELP per session (until a message is accepted) before 421. */
+  readonly maxJunkCommands?: number;
+  /** How long a session may last before 421 (a message in flight is answered first). */
+  readonly maxSessionDurationMs?: number;
   readonly bareLf?: BareLfPolicy;
   readonly longLines?: LongLinePolicy;
   readonly greetingDelayMs?: number;
@@ -78,6 +83,11 @@ export interface GatewayOptions {
   readonly observer?: GatewayObserver;
 }
 
+/** A session's client address, which XCLIENT may change after the session started. */
+interface ClientIdentity {
+  address: string;
+}
+
 // Failed AUTH attempts in one session before 421 (the per-address lockout is in auth-lockout.ts).
 const AUTH_FAILURES_PER_SESSION = 3;
 
@@ -92,6 +102,8 @@ const DEFAULTS = {
   dataTimeoutMs: 600_000,
   functionTimeoutMs: 30_000,
   maxBadCommands: 20,
+  maxJunkCommands: 100,
+  maxSessionDurationMs: 3_600_000,
   greetingDelayMs: 0,
   shutdownGraceMs: 30_000,
   maxBytesInFlight: 256 * 1024 * 1024,
@@ -114,6 +126,8 @@ export class Gateway {
   /** Resolved when the last session is gone (shutdown waits on them). */
   #untilNoSessions: (() => void)[] = [];
   readonly #intake: Intake<ListenAddress>;
+  /** Decides who may open a session: at connect (through the intake) and after XCLIENT. */
+  readonly #admission: Admission;
   readonly #tls: TlsStore;
   #stopping: Promise<void> | null = null;
 
@@ -124,17 +138,18 @@ export class Gateway {
     this.#observer = options.observer ?? {};
     this.#memory = new MemoryBudget(this.#limits.maxBytesInFlight);
     this.#tls = new TlsStore(tlsPairsOf(options.tls));
+    this.#admission = new Admission({
+      allow: options.allowNetworks ?? null,
+      deny: options.denyNetworks ?? null,
+      maxConnectionsPerIp: this.#limits.maxConnectionsPerIp,
+      maxConnectionsPerIpPerMinute: this.#limits.maxConnectionsPerIpPerMinute,
+    });
     this.#intake = new Intake({
       maxConnections: this.#limits.maxConnections,
       proxyHeaderTimeoutMs: this.#limits.proxyHeaderTimeoutMs,
       handshakeTimeoutMs: this.#limits.idleTimeoutMs,
       trustedProxies: options.trustedProxies ?? null,
-      admission: new Admission({
-        allow: options.allowNetworks ?? null,
-        deny: options.denyNetworks ?? null,
-        maxConnectionsPerIp: this.#limits.maxConnectionsPerIp,
-        maxConnectionsPerIpPerMinute: this.#limits.maxConnectionsPerIpPerMinute,
-      }),
+      admission: this.#admission,
       tls: this.#tls,
       observer: this.#observer,
       log: this.#log,
@@ -152,6 +167,19 @@ export class Gateway {
   /** Message bytes held across all sessions. */
   get bytesInFlight(): number {
     return this.#memory.heldBytes;
+  }
+
+  /**
+   * The most bytes ever charged at once: message bytes never take it above
+   * MXHOOK_MAX_BYTES_IN_FLIGHT; a running parse's charge can, as its message was already taken.
+   */
+  get bytesInFlightHighWater(): number {
+    return this.#memory.highWaterBytes;
+  }
+
+  /** The budget behind maxBytesInFlight, for what holds memory on the sessions' behalf (parsing). */
+  get memoryBudget(): MemoryBudget {
+    return this.#memory;
   }
 
   /** The bound addresses, in `listen` order (port 0 becomes the port the system chose). */
@@ -223,13 +251,14 @@ export class Gateway {
     this.#log.info('stopped');
   }
 
-  #authSettings(clientAddress: string): AuthSettings | null {
+  /** AUTH settings for a session, locked out by its client's address as it is at each attempt. */
+  #authSettings(client: ClientIdentity): AuthSettings | null {
     const auth = this.#options.auth;
     if (!auth) return null;
     return {
       allowInsecure: auth.allowInsecure,
       maxFailures: AUTH_FAILURES_PER_SESSION,
-      isLockedOut: () => this.#authLockout.isLockedOut(clientAddress, performance.now()),
+      isLockedOut: () => this.#authLockout.isLockedOut(client.address, performance.now()),
     };
   }
 
@@ -238,13 +267,18 @@ export class Gateway {
    * settings depend on the client: an idle session then costs only its own state (the
    * benchmark's target is 8 KiB of memory per idle connection).
    */
-  #optionsFor(listen: ListenAddress, socket: Socket, clientAddress: string): ConnectionOptions {
+  #optionsFor(
+    listen: ListenAddress,
+    socket: Socket,
+    client: ClientIdentity,
+    session: () => SmtpConnection | undefined,
+  ): ConnectionOptions {
     let shared = this.#sharedOptions.get(listen);
     if (shared === undefined) {
       shared = this.#listenerOptions(listen);
       this.#sharedOptions.set(listen, shared);
     }
-    const auth = this.#authSettings(clientAddress);
+    const auth = this.#authSettings(client);
     // XCLIENT is for the same hosts trusted to speak PROXY protocol: they vouch for the client.
     const xclient =
       this.#options.trustedProxies?.contains(normalizeAddress(socket.remoteAddress ?? '')) ?? false;
@@ -252,8 +286,39 @@ export class Gateway {
     return {
       ...shared,
       settings: { ...shared.settings, auth, xclient },
-      onAuthResult: (ok) => this.#authLockout.record(clientAddress, ok, performance.now()),
+      onAuthAttempt: () => this.#authLockout.begin(client.address),
+      onAuthResult: (ok) => this.#authLockout.record(client.address, ok, performance.now()),
+      ...(xclient
+        ? { readmit: (address: string) => this.#readmit(session(), client, address) }
+        : {}),
     };
+  }
+
+  /**
+   * XCLIENT named a new client: it is admitted as a new connection would be, after the same
+   * checks (access lists, rate, concurrent cap). Admitted, the session's per-address slot moves
+   * from the proxy's address to it, and the AUTH lockout counts against it from now on.
+   */
+  #readmit(
+    session: SmtpConnection | undefined,
+    client: ClientIdentity,
+    address: string,
+  ): Reply | null {
+    const verdict = this.#admission.admit({ address, proxied: true }, performance.now());
+    if (!verdict.admitted) {
+      this.#observer.refused?.(verdict.reason);
+      this.#log.info({ client: address, reason: verdict.reason }, 'XCLIENT client refused');
+      return verdict.reply;
+    }
+    const previous = session === undefined ? undefined : this.#sessions.get(session);
+    if (session === undefined || previous === undefined) {
+      verdict.release(); // the session is already gone
+      return null;
+    }
+    previous();
+    this.#sessions.set(session, verdict.release);
+    client.address = address;
+    return null;
   }
 
   #listenerOptions(listen: ListenAddress): ConnectionOptions {
@@ -264,6 +329,7 @@ export class Gateway {
         maxMessageBytes: limits.maxMessageBytes,
         maxRecipients: limits.maxRecipients,
         maxBadCommands: limits.maxBadCommands,
+        maxJunkCommands: limits.maxJunkCommands,
         tlsAvailable: this.#tls.available,
         requireTls: (this.#options.requireTls ?? false) || (listen.requireTls ?? false),
         requireAuth: (this.#options.requireAuth ?? false) || (listen.requireAuth ?? false),
@@ -273,6 +339,7 @@ export class Gateway {
       functionTimeoutMs: limits.functionTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
       dataTimeoutMs: limits.dataTimeoutMs,
+      maxSessionDurationMs: limits.maxSessionDurationMs,
       bareLf: this.#options.bareLf ?? 'normalize',
       longLines: this.#options.longLines ?? 'accept',
       greetingDelayMs: limits.greetingDelayMs,
@@ -307,10 +374,11 @@ export class Gateway {
       auth: null,
       proxied: client.proxied,
     };
-    const session = new SmtpConnection(
+    const identity: ClientIdentity = { address: client.address };
+    const session: SmtpConnection = new SmtpConnection(
       socket,
       info,
-      this.#optionsFor(listen, socket, client.address),
+      this.#optionsFor(listen, socket, identity, () => session),
     );
     this.#sessions.set(session, start.release);
     if (this.#stopping !== null) session.shutdown();

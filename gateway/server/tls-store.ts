@@ -1,5 +1,5 @@
 // The gateway's certificates: one TLS context per certificate, chosen per handshake by SNI, replaceable at run time.
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 
 /** One PEM certificate (chain) and its private key. */
@@ -52,8 +52,16 @@ export class TlsStore {
     if (pairs.length === 0) throw new RangeError('at least one certificate is needed');
     this.#entries = Object.freeze(
       pairs.map((pair) => ({
-        // RFC 8996 deprecates TLS 1.0 and 1.1.
-        context: createSecureContext({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }),
+        context: createSecureContext({
+          cert: pair.cert,
+          key: pair.key,
+          // RFC 8996 deprecates TLS 1.0 and 1.1.
+          minVersion: 'TLSv1.2',
+          // Each TLS 1.2 renegotiation is a full handshake a client can make us pay for, and our
+          // sockets have no tls.Server whose renegotiation limit would apply: refuse them all,
+          // as Postfix does (OpenSSL's NO_RENEGOTIATION, set by Postfix since 3.4).
+          secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+        }),
         leaf: new X509Certificate(pair.cert),
       })),
     );

@@ -138,7 +138,7 @@ function plainResponse(
   if (authzid !== '' && authzid !== username) {
     return respond({ phase: 'command', ctx, tx }, replies.authzidRefused);
   }
-  return callAuth(ctx, 'PLAIN', username, password);
+  return callAuth(ctx, 'PLAIN', username, password, settings);
 }
 
 function loginResponse(
@@ -154,7 +154,7 @@ function loginResponse(
     if (decoded === '') return badResponse(ctx, tx, settings);
     return challenge(ctx, { mechanism: 'LOGIN', username: decoded }, PASSWORD_PROMPT);
   }
-  return callAuth(ctx, 'LOGIN', username, decoded);
+  return callAuth(ctx, 'LOGIN', username, decoded, settings);
 }
 
 function callAuth(
@@ -162,7 +162,11 @@ function callAuth(
   mechanism: string,
   username: string,
   password: string,
+  settings: SessionSettings,
 ): Transition {
+  // Checked again here, not only at the AUTH command: other sessions from the same address may
+  // have started attempts while this client was answering the challenge.
+  if (settings.auth?.isLockedOut()) return respond(CLOSED, replies.authLockedOut);
   return {
     state: { phase: 'waiting', ctx, pending: { step: 'auth', mechanism, username } },
     actions: [

@@ -25,12 +25,13 @@ export type CommandLine =
   | { readonly kind: 'http' }
   | { readonly kind: 'invalid'; readonly problem: 'nul' | 'utf8' };
 
-/** RFC 5321 §4.5.3.1.4: 512 octets including CRLF, raised by the extensions we offer. */
+/** RFC 5321 §4.5.3.1.4: 512 octets including CRLF, raised by the extensions we offer and for long addresses. */
 export const COMMAND_LINE_BYTES = 512;
 const LINE_LIMIT_BYTES: Partial<Record<Verb, number>> = {
-  // SIZE (RFC 1870 §3: +26), ENVID and RET (RFC 3461 §5: +100), AUTH= (RFC 4954 §5: +500), BODY, SMTPUTF8.
+  // SIZE (RFC 1870 §3: +26), AUTH= (RFC 4954 §5: +500), BODY, SMTPUTF8, and the +100 RFC 3461 §5
+  // allows for DSN, kept (as the RCPT room below) for long addresses such as SRS-rewritten ones:
+  // those are bounded by the line, not by the 64-octet local part of RFC 5321 §4.5.3.1.1.
   MAIL: COMMAND_LINE_BYTES + 26 + 100 + 500 + 40,
-  // NOTIFY and ORCPT (RFC 3461 §5: +500).
   RCPT: COMMAND_LINE_BYTES + 500,
   // RFC 4954 §4: an AUTH command with an initial response may be 12288 octets.
   AUTH: 12288,

@@ -1,7 +1,7 @@
 // What each command does in the command phase: validation, sequence checks, and the handler call to make.
 import type { Envelope } from '../../functions/sdk/wire.ts';
 import { onAuthCommand } from './auth.ts';
-import { lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
+import { type CommandLine, lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
 import { checkMailParams, checkRcptParams } from './params.ts';
 import { isHeloName, type ParsedPath, parsePathArgument } from './path.ts';
 import { replies } from './replies.ts';
@@ -23,15 +23,36 @@ export function envelopeOf(tx: Transaction | null): Envelope {
   return tx === null ? EMPTY_ENVELOPE : { mailFrom: tx.mailFrom, rcptTo: tx.rcptTo };
 }
 
+// Postfix smtpd_junk_command_limit: commands that make no progress towards a message. Without a
+// limit, a client holds a connection slot forever by sending NOOP just inside the idle timeout.
+const JUNK_VERBS: ReadonlySet<Verb> = new Set(['NOOP', 'VRFY', 'EXPN', 'RSET', 'HELP']);
+
+// What a client that read a refused DATA sends next: RSET or QUIT, or a NOOP or new EHLO/HELO.
+const AFTER_REFUSED_DATA: ReadonlySet<Verb> = new Set(['RSET', 'QUIT', 'NOOP', 'EHLO', 'HELO']);
+
+/**
+ * `pipelined`: more input had already arrived after this line (RFC 2920 checks on DATA).
+ */
 export function onCommandLine(
   state: PhaseState<'command'>,
   line: Buffer,
+  pipelined: boolean,
   settings: SessionSettings,
 ): Transition {
+  const cmd = parseCommandLine(line);
+  if (state.ctx.dataRefused) {
+    if (!showsRefusalRead(cmd, pipelined)) return respond(CLOSED, replies.breakingRules);
+    state = { ...state, ctx: { ...state.ctx, dataRefused: false } };
+  }
+  if (cmd.kind === 'command' && JUNK_VERBS.has(cmd.verb)) {
+    // The count starts over when a message is delivered (onHookDone), as in Postfix.
+    if (state.ctx.junkCommands >= settings.maxJunkCommands)
+      return respond(CLOSED, replies.tooManyJunkCommands);
+    state = { ...state, ctx: { ...state.ctx, junkCommands: state.ctx.junkCommands + 1 } };
+  }
   const { ctx, tx } = state;
   const error = (r: Reply): Transition =>
     clientError(ctx, (c) => ({ phase: 'command', ctx: c, tx }), r, settings);
-  const cmd = parseCommandLine(line);
   switch (cmd.kind) {
     case 'invalid':
       return error(cmd.problem === 'nul' ? replies.nulInCommand : replies.invalidUtf8);
@@ -46,13 +67,30 @@ export function onCommandLine(
   if (ctx.draining && tx === null && cmd.verb !== 'QUIT') {
     return respond(CLOSED, replies.shuttingDown(settings.hostname));
   }
-  return onVerb(state, cmd.verb, cmd.args, settings, error);
+  return onVerb(state, cmd.verb, cmd.args, pipelined, settings, error);
+}
+
+/**
+ * After a refused DATA, whether this line shows that the client read the refusal, so that it is a
+ * command and not the first line of a message body sent without waiting for the DATA reply.
+ * RFC 2920 §3.1 makes DATA the last command of a group, so a client that sent more right behind
+ * it is refused at once (`data`); this covers body bytes that arrive a little later. A header
+ * line, a blank line or any command that would start or finish a transaction (MAIL, RCPT, DATA,
+ * BDAT) ends the session, so no body line can ever run as a transaction. The commands a client
+ * sends after a failed transaction (AFTER_REFUSED_DATA) pass only when nothing is buffered behind
+ * them, as a client waiting for their reply sends them: RSET, MAIL, RCPT and DATA would be one
+ * write in a body. QUIT ends the session anyway.
+ */
+function showsRefusalRead(cmd: CommandLine, pipelined: boolean): boolean {
+  if (cmd.kind !== 'command' || !AFTER_REFUSED_DATA.has(cmd.verb)) return false;
+  return cmd.verb === 'QUIT' || !pipelined;
 }
 
 function onVerb(
   state: PhaseState<'command'>,
   verb: Verb,
   args: string,
+  pipelined: boolean,
   settings: SessionSettings,
   error: Refuse,
 ): Transition {
@@ -66,7 +104,7 @@ function onVerb(
     case 'RCPT':
       return rcpt(ctx, tx, args, settings, error);
     case 'DATA':
-      return data(state, args, settings, error);
+      return data(state, args, pipelined, settings);
     case 'BDAT':
       return bdat(state, args, settings);
     case 'RSET':
@@ -156,6 +194,8 @@ function mail(
 function pathOf(ctx: SessionContext, args: string, prefix: 'FROM' | 'TO'): ParsedPath | Reply {
   const parsed = parsePathArgument(args, prefix);
   if (!parsed.ok) {
+    // An invalid address literal is 5.1.3 for the sender too, as Postfix answers it.
+    if (parsed.problem === 'address-literal') return replies.badAddressLiteral;
     if (parsed.problem !== 'address') return replies.syntax(parsed.detail);
     return prefix === 'FROM'
       ? replies.badSender(parsed.detail)
@@ -199,17 +239,37 @@ function rcpt(
 function data(
   state: PhaseState<'command'>,
   args: string,
+  pipelined: boolean,
   settings: SessionSettings,
-  error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
-  if (args !== '') return error(replies.syntax('DATA takes no arguments'));
-  if (ctx.info.helo === null) return error(replies.needHelo);
-  if (tx === null) return error(replies.needMail);
-  if (tx.bdat !== null) return error(replies.mixedDataBdat);
-  if (tx.rcptTo.length === 0) return respond(state, replies.noValidRecipients);
-  if (settings.isOverMemoryBudget()) return respond(state, replies.memoryBudget);
-  return respond({ phase: 'data', ctx, tx }, replies.startData, [{ type: 'receive-data' }]);
+  const refusal = dataRefusal(ctx, tx, args, settings);
+  if (!('code' in refusal))
+    return respond({ phase: 'data', ctx, tx: refusal }, replies.startData, [
+      { type: 'receive-data' },
+    ]);
+  // RFC 2920 §3.1: DATA ends a group, so what follows it is the message the client sent without
+  // waiting for the answer; read as commands, its lines could run a transaction of their own.
+  // Postfix's answer: the refusal, then 221 and close.
+  if (pipelined) return respond(CLOSED, replies.breakingRules, [{ type: 'reply', reply: refusal }]);
+  const probation = { ...ctx, dataRefused: true };
+  return clientError(probation, (c) => ({ phase: 'command', ctx: c, tx }), refusal, settings);
+}
+
+/** Why DATA cannot start now, or the transaction whose message it starts. */
+function dataRefusal(
+  ctx: SessionContext,
+  tx: Transaction | null,
+  args: string,
+  settings: SessionSettings,
+): Reply | Transaction {
+  if (args !== '') return replies.syntax('DATA takes no arguments');
+  if (ctx.info.helo === null) return replies.needHelo;
+  if (tx === null) return replies.needMail;
+  if (tx.bdat !== null) return replies.mixedDataBdat;
+  if (tx.rcptTo.length === 0) return replies.noValidRecipients;
+  if (settings.isOverMemoryBudget()) return replies.memoryBudget;
+  return tx;
 }
 
 /** BDAT (RFC 3030 §2): the chunk's bytes follow the command and must be read even when refused. */
@@ -222,10 +282,19 @@ function bdat(state: PhaseState<'command'>, args: string, settings: SessionSetti
     return respond(CLOSED, closing(replies.syntax('BDAT needs a chunk size and optional LAST')));
   const chunkBytes = Number(match[1]);
   const last = match[2] !== undefined;
+  // A refused chunk is read only to be skipped, and only up to one more message's worth: a size
+  // that cannot be a message (or no safe integer at all) would make us swallow every later command
+  // until the data timeout. Those bytes can then never be skipped, so the session ends. 552 5.3.4
+  // (RFC 1870 §6) is what "too big" is; a 4xx would have the sender retry the same thing forever.
+  const announcedBytes = (tx?.bdat?.sizeBytes ?? 0) + chunkBytes;
+  if (!Number.isSafeInteger(announcedBytes) || announcedBytes > 2 * settings.maxMessageBytes)
+    return respond(CLOSED, closing(replies.messageTooBig));
   const discard = bdatRefusal(ctx, tx, chunkBytes, settings);
+  const keep = discard === null;
+  const first = tx === null || tx.bdat === null;
   return {
     state: { phase: 'bdat', ctx, tx, chunkBytes, last, discard },
-    actions: [{ type: 'receive-bdat', sizeBytes: chunkBytes, keep: discard === null }],
+    actions: [{ type: 'receive-bdat', sizeBytes: chunkBytes, keep, first, last }],
   };
 }
 

@@ -28,21 +28,17 @@
 //   `maxMessageBytes` everything held is freed and the rest is only scanned for the end marker.
 // - Line length is measured on the decoded output, up to and including its LF, so the stuffed dot is
 //   not counted (RFC 5321 §4.5.3.1.6: 1000 octets including CRLF, not counting the duplicated dot).
-// - When several problems occur the outcome reports the first of: too-large, bare-lf, long-line.
+// - BDAT (RFC 3030 §2) has no dot-stuffing and no end marker: with `dotStuffing: false` the same
+//   line rules apply (bare LF, line length, size) to bytes the caller counted out, and `end` gives
+//   the outcome after the LAST chunk; an unterminated last line is measured as if CRLF followed.
+// - Every decoded byte is charged to `budget` as it is kept; once the budget has no room the
+//   message is read on to its end like an over-size one and reported as `over-budget`.
+// - When several problems occur the outcome reports the first of: too-large, bare-lf, long-line,
+//   over-budget (a permanent refusal before a temporary one).
 //
-// Memory: decoded bytes are kept as a list of Buffers, never concatenated. Output of at least
-// VIEW_MIN_BYTES from one push is kept as a `subarray` view of the pushed chunk when it needed no
-// edit (no dot removed, no CR inserted), else written once into a Buffer of exactly its size.
-// Smaller outputs are copied into blocks shared by consecutive pushes, so a sender trickling one
-// byte per TCP segment cannot make us hold one Buffer object per byte. A message's first block is
-// only as large as its first output (at least 1 KiB), and each next one twice the last, up to
-// 64 KiB: a small message costs one small Buffer (cut from Node's shared pool), not a 64 KiB one
-// per message, which at thousands of messages a second made V8 run a full GC every 50 ms to free
-// them. What is held is therefore the decoded size, plus the unfilled rest of one block (at most
-// as large as the block before it, so about what the message holds already, or 4 KiB at the start),
-// plus the tail (end marker and pipelined commands) of the last chunk.
-// Views assume the caller never modifies a chunk after pushing it; Node's net and tls sockets hand
-// out a fresh Buffer for every 'data' event, so the shell can push them as they come.
+// Memory: decoded bytes are kept in MessageBlocks (see there), never one Buffer per pushed chunk.
+
+import { type ByteBudget, MessageBlocks, UNLIMITED_BUDGET } from './message-blocks.ts';
 
 export type BareLfPolicy = 'normalize' | 'reject';
 export type LongLinePolicy = 'accept' | 'reject';
@@ -53,6 +49,10 @@ export interface DataDecoderOptions {
   readonly bareLf: BareLfPolicy;
   /** Text lines over 1000 octets including CRLF (RFC 5321 §4.5.3.1.6). */
   readonly longLines: LongLinePolicy;
+  /** DATA's dot-stuffing and end marker (default); false for BDAT chunks. */
+  readonly dotStuffing?: boolean;
+  /** Where kept bytes are charged; unlimited when absent. */
+  readonly budget?: ByteBudget;
 }
 
 export type DataOutcome =
@@ -62,7 +62,9 @@ export type DataOutcome =
   /** Only when `bareLf` is `reject`. */
   | { readonly kind: 'bare-lf' }
   /** Only when `longLines` is `reject`. */
-  | { readonly kind: 'long-line' };
+  | { readonly kind: 'long-line' }
+  /** The shared byte budget had no room for the message → 452 4.3.1. */
+  | { readonly kind: 'over-budget' };
 
 export type DataPush =
   /** The whole chunk was consumed; more is needed. */
@@ -76,13 +78,6 @@ const DOT = 0x2e;
 
 /** RFC 5321 §4.5.3.1.6: maximum text line length including CRLF. */
 const MAX_LINE_BYTES = 1000;
-/** Output of one push at least this long gets a Buffer (or view) of its own instead of a block. */
-const VIEW_MIN_BYTES = 4096;
-/** Smallest and largest block that small outputs are copied into (see Memory above). */
-const FIRST_BLOCK_BYTES = 1024;
-const MAX_BLOCK_BYTES = 64 * 1024;
-/** Below this length a byte loop beats the fixed cost of `Buffer.prototype.copy`. */
-const SHORT_COPY_BYTES = 16;
 /** Bytes looked at one by one before asking `indexOf` for the next LF (see nextLf). */
 const PEEK_BYTES = 8;
 
@@ -104,6 +99,7 @@ export class DataDecoder {
   readonly #maxMessageBytes: number;
   readonly #normalizeBareLf: boolean;
   readonly #rejectLongLines: boolean;
+  readonly #dotStuffing: boolean;
 
   #phase: Phase = LINE_START;
   #prevCr = false;
@@ -112,25 +108,16 @@ export class DataDecoder {
   #sizeBytes = 0;
   #bareLfSeen = false;
   #longLineSeen = false;
+  #overBudget = false;
   #finished = false;
 
-  /** Held message pieces, in order; emptied as soon as the outcome cannot be `complete`. */
-  #chunks: Buffer[] = [];
-  /** Current copy block; the bytes in [#blockSealed, #blockFill) are not yet in #chunks. */
-  #block: Buffer | null = null;
-  #blockFill = 0;
-  #blockSealed = 0;
-  /** Size of the next block; doubles with each, from FIRST_BLOCK_BYTES to MAX_BLOCK_BYTES. */
-  #nextBlockBytes = FIRST_BLOCK_BYTES;
-  /**
-   * Edits turning the pushed chunk into output, in order, reused across pushes: `p >= 0` inserts a
-   * CR before chunk[p]; `-(p + 1)` removes the dot at chunk[p]. One number per edit keeps a flood of
-   * bare LFs or stuffed dots cheap.
-   */
+  /** The message so far; emptied as soon as the outcome cannot be `complete`. */
+  readonly #blocks: MessageBlocks;
+  /** Edits (see MessageBlocks) turning the pushed chunk into output, reused across pushes. */
   readonly #edits: number[] = [];
 
   constructor(options: DataDecoderOptions) {
-    const { maxMessageBytes, bareLf, longLines } = options;
+    const { maxMessageBytes, bareLf, longLines, dotStuffing = true } = options;
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 0) {
       throw new RangeError(
         `DataDecoder: maxMessageBytes must be a non-negative integer, got ${maxMessageBytes}`,
@@ -145,11 +132,23 @@ export class DataDecoder {
     this.#maxMessageBytes = maxMessageBytes;
     this.#normalizeBareLf = bareLf === 'normalize';
     this.#rejectLongLines = longLines === 'reject';
+    this.#dotStuffing = dotStuffing;
+    this.#blocks = new MessageBlocks(options.budget ?? UNLIMITED_BUDGET);
   }
 
-  /** Decoded bytes currently held, for a global memory budget; 0 once the outcome is handed over. */
+  /** Decoded bytes currently held by the decoder; 0 once the outcome is handed over. */
   get bytesHeld(): number {
     return this.#finished || this.#discarding() ? 0 : this.#sizeBytes;
+  }
+
+  /** Bytes charged to the budget, including a complete message handed over, until `release`. */
+  get bytesReserved(): number {
+    return this.#blocks.reservedBytes;
+  }
+
+  /** The message is no longer held by anyone: its bytes go back to the budget. */
+  release(): void {
+    this.#blocks.release();
   }
 
   /** Whether a bare LF has been seen so far (under `normalize`, for logging that it was repaired). */
@@ -198,7 +197,7 @@ export class DataDecoder {
         lineBytes = 0;
         i = lf + 1;
       } else if (phase === LINE_START) {
-        if (chunk[i] === DOT) {
+        if (chunk[i] === DOT && this.#dotStuffing) {
           // RFC 5321 §4.5.2: the dot goes, whether it turns out to be stuffing or the end marker.
           if (record) edits.push(-(i + 1));
           removed += 1;
@@ -252,12 +251,26 @@ export class DataDecoder {
     return { done: true, outcome: this.#finish(), rest: chunk.subarray(restStart) };
   }
 
+  /** The outcome once the caller has pushed all of a message that has no end marker (BDAT LAST). */
+  end(): DataOutcome {
+    if (this.#finished || this.#dotStuffing) {
+      throw new Error('DataDecoder.end is only for BDAT content, once');
+    }
+    // The last line has no line ending of its own: measure it as if CRLF followed.
+    const endingBytes = this.#prevCr ? 1 : 2;
+    if (this.#lineBytes > 0 && this.#lineBytes + endingBytes > MAX_LINE_BYTES) {
+      this.#longLineSeen = true;
+    }
+    return this.#finish();
+  }
+
   /** True once the outcome can no longer be `complete`, so nothing more needs to be kept. */
   #discarding(): boolean {
     return (
       this.#sizeBytes > this.#maxMessageBytes ||
       (this.#bareLfSeen && !this.#normalizeBareLf) ||
-      (this.#longLineSeen && this.#rejectLongLines)
+      (this.#longLineSeen && this.#rejectLongLines) ||
+      this.#overBudget
     );
   }
 
@@ -266,49 +279,10 @@ export class DataDecoder {
     this.#sizeBytes += total;
     // Discarding never stops once started, so edits skipped by `push` are never needed here.
     if (this.#discarding()) {
-      this.#release();
+      this.#blocks.release();
       return;
     }
-    if (total === 0) return;
-    const edits = this.#edits;
-    if (total >= VIEW_MIN_BYTES) {
-      this.#seal();
-      if (edits.length === 0) {
-        this.#chunks.push(chunk.subarray(0, end));
-      } else {
-        const output = Buffer.allocUnsafe(total);
-        applyEdits(chunk, end, edits, output, 0);
-        this.#chunks.push(output);
-      }
-      return;
-    }
-    // Small output goes into the shared block, so a sender trickling bytes costs no Buffer each.
-    let block = this.#block;
-    if (block === null || block.length - this.#blockFill < total) {
-      this.#seal();
-      block = Buffer.allocUnsafe(Math.max(this.#nextBlockBytes, total));
-      this.#nextBlockBytes = Math.min(2 * block.length, MAX_BLOCK_BYTES);
-      this.#block = block;
-      this.#blockFill = 0;
-      this.#blockSealed = 0;
-    }
-    this.#blockFill = applyEdits(chunk, end, edits, block, this.#blockFill);
-  }
-
-  /** Moves the not yet listed part of the copy block into #chunks, keeping message order. */
-  #seal(): void {
-    const block = this.#block;
-    if (block !== null && this.#blockFill > this.#blockSealed) {
-      this.#chunks.push(block.subarray(this.#blockSealed, this.#blockFill));
-      this.#blockSealed = this.#blockFill;
-    }
-  }
-
-  #release(): void {
-    this.#chunks = [];
-    this.#block = null;
-    this.#blockFill = 0;
-    this.#blockSealed = 0;
+    if (!this.#blocks.append(chunk, end, this.#edits, total)) this.#overBudget = true;
   }
 
   #finish(): DataOutcome {
@@ -321,37 +295,15 @@ export class DataDecoder {
       outcome = { kind: 'bare-lf' };
     } else if (this.#longLineSeen && this.#rejectLongLines) {
       outcome = { kind: 'long-line' };
+    } else if (this.#overBudget) {
+      outcome = { kind: 'over-budget' };
     } else {
-      this.#seal();
-      outcome = { kind: 'complete', chunks: this.#chunks, sizeBytes: this.#sizeBytes };
+      // The bytes stay charged to the budget until `release`: the message is held until answered.
+      return { kind: 'complete', chunks: this.#blocks.take(), sizeBytes: this.#sizeBytes };
     }
-    this.#release();
+    this.#blocks.release();
     return outcome;
   }
-}
-
-/** Writes source[0, end) with `edits` applied into target at `at`; returns the end offset. */
-function applyEdits(
-  source: Buffer,
-  end: number,
-  edits: readonly number[],
-  target: Buffer,
-  at: number,
-): number {
-  let from = 0;
-  let to = at;
-  for (const edit of edits) {
-    if (edit >= 0) {
-      to = copySpan(source, from, edit, target, to);
-      target[to++] = CR;
-      from = edit;
-    } else {
-      const dot = -edit - 1;
-      to = copySpan(source, from, dot, target, to);
-      from = dot + 1;
-    }
-  }
-  return copySpan(source, from, end, target, to);
 }
 
 /**
@@ -365,12 +317,4 @@ function nextLf(chunk: Buffer, from: number): number {
     if (chunk[k] === LF) return k;
   }
   return peekEnd === chunk.length ? -1 : chunk.indexOf(LF, peekEnd);
-}
-
-function copySpan(source: Buffer, from: number, end: number, target: Buffer, at: number): number {
-  const count = end - from;
-  if (count > SHORT_COPY_BYTES) return at + source.copy(target, at, from, end);
-  let to = at;
-  for (let k = from; k < end; k += 1) target[to++] = source[k]!;
-  return to;
 }

@@ -1,5 +1,7 @@
 // Holds received bytes between commands: splits command lines and hands out exact byte counts for BDAT.
-// Bytes stay in the Buffers the socket delivered; lines are found with indexOf, never byte by byte.
+// Bytes stay in the Buffers the socket delivered; lines are found with indexOf, never byte by byte,
+// and every byte is searched once however finely the line was split: a sender trickling a line
+// one byte per TCP segment must cost work proportional to its bytes, not to their square.
 
 export type LineResult =
   | { readonly kind: 'line'; readonly line: Buffer }
@@ -7,10 +9,22 @@ export type LineResult =
 
 const LF = 0x0a;
 const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
+/** Consumed slots at the front of #chunks are cut off in one go once there are this many. */
+const COMPACT_AT = 64;
 
 export class InputBuffer {
+  /**
+   * The held bytes are #chunks[#head..], in order. Consumed slots stay before #head and are cut
+   * off in batches: `shift()` on a long array moves every element each time.
+   */
   #chunks: Buffer[] = [];
+  #head = 0;
   #length = 0;
+  /** Where the search for the next LF resumes: the held bytes before it hold none. */
+  #scanChunk = 0;
+  #scanOffset = 0;
+  #scannedBytes = 0;
   /** Inside an over-long line that was already answered: drop bytes up to its LF. */
   #skippingLine = false;
 
@@ -28,8 +42,10 @@ export class InputBuffer {
   /** Puts bytes back in front (what a decoder read past its end marker). */
   unshift(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.unshift(chunk);
+    if (this.#head > 0) this.#chunks[--this.#head] = chunk;
+    else this.#chunks.unshift(chunk);
     this.#length += chunk.length;
+    this.#rescan();
   }
 
   /**
@@ -70,29 +86,40 @@ export class InputBuffer {
   /** Exactly `count` bytes as the list of pieces they arrived in, or null until that many are held. */
   takeBytes(count: number): Buffer[] | null {
     if (this.#length < count) return null;
+    const chunks = this.#chunks;
     const out: Buffer[] = [];
+    let head = this.#head;
     let need = count;
     while (need > 0) {
-      const head = this.#chunks[0]!;
-      if (head.length <= need) {
-        out.push(head);
-        this.#chunks.shift();
-        need -= head.length;
+      const first = chunks[head]!;
+      if (first.length <= need) {
+        out.push(first);
+        chunks[head] = EMPTY;
+        head += 1;
+        need -= first.length;
       } else {
-        out.push(head.subarray(0, need));
-        this.#chunks[0] = head.subarray(need);
+        out.push(first.subarray(0, need));
+        chunks[head] = first.subarray(need);
         need = 0;
       }
     }
     this.#length -= count;
+    if (head === chunks.length) {
+      this.#chunks = [];
+      head = 0;
+    } else if (head >= COMPACT_AT && 2 * head >= chunks.length) {
+      this.#chunks = chunks.slice(head);
+      head = 0;
+    }
+    this.#head = head;
+    this.#rescan();
     return out;
   }
 
   /** Everything held, emptying the buffer. */
   takeAll(): Buffer[] {
-    const out = this.#chunks;
-    this.#chunks = [];
-    this.#length = 0;
+    const out = this.#head === 0 ? this.#chunks : this.#chunks.slice(this.#head);
+    this.clear();
     return out;
   }
 
@@ -100,18 +127,34 @@ export class InputBuffer {
   clear(): number {
     const dropped = this.#length;
     this.#chunks = [];
+    this.#head = 0;
     this.#length = 0;
+    this.#rescan();
     return dropped;
   }
 
+  /** Offset of the first LF in the held bytes, or -1; resumes where the last search stopped. */
   #indexOfLf(): number {
-    let offset = 0;
-    for (const chunk of this.#chunks) {
-      const at = chunk.indexOf(LF);
-      if (at !== -1) return offset + at;
-      offset += chunk.length;
+    const chunks = this.#chunks;
+    while (this.#scanChunk < chunks.length) {
+      const chunk = chunks[this.#scanChunk]!;
+      const at = chunk.indexOf(LF, this.#scanOffset);
+      if (at !== -1) return this.#scannedBytes + at - this.#scanOffset;
+      this.#scannedBytes += chunk.length - this.#scanOffset;
+      this.#scanChunk += 1;
+      this.#scanOffset = 0;
     }
     return -1;
+  }
+
+  /**
+   * The front of the held bytes changed: search from it again. Bytes are only taken up to a found
+   * LF or as a counted BDAT chunk, so nothing searched before is searched again in a line.
+   */
+  #rescan(): void {
+    this.#scanChunk = this.#head;
+    this.#scanOffset = 0;
+    this.#scannedBytes = 0;
   }
 
   #take(count: number): Buffer {

@@ -19,50 +19,57 @@ export function onDataEnd(
   now: Date,
   settings: SessionSettings,
 ): Transition {
-  switch (outcome.kind) {
-    case 'complete':
-      return callData(state.ctx, state.tx, outcome.chunks, outcome.sizeBytes, now, settings);
-    case 'too-large':
-      return endRefused(state.ctx, replies.messageTooBig, 'too-large');
-    case 'bare-lf':
-      return endRefused(state.ctx, replies.bareLf, 'refused');
-    case 'long-line':
-      return endRefused(state.ctx, replies.longLine, 'refused');
-  }
+  return onMessageEnd(state.ctx, state.tx, outcome, now, settings);
 }
 
 export function onBdatChunk(
   state: PhaseState<'bdat'>,
-  chunks: readonly Buffer[],
+  outcome: DataOutcome | null,
   now: Date,
   settings: SessionSettings,
 ): Transition {
   const { ctx, tx, chunkBytes, last, discard } = state;
+  // Announced sizes add up even for refused chunks, so the allowance for skipping them holds.
+  const sizeBytes = (tx?.bdat?.sizeBytes ?? 0) + chunkBytes;
   if (discard !== null) {
     if (tx === null)
       return clientError(ctx, (c) => ({ phase: 'command', ctx: c, tx: null }), discard, settings);
     // RFC 3030 §2: after a failed chunk, the rest of the pipelined chunks are read and discarded.
     if (last)
       return endRefused(ctx, discard, discard === replies.messageTooBig ? 'too-large' : 'refused');
-    const failed = {
-      ...tx,
-      bdat: { chunks: [], sizeBytes: tx.bdat?.sizeBytes ?? 0, failure: discard },
-    };
+    const failed = { ...tx, bdat: { sizeBytes, failure: discard } };
     return respond({ phase: 'command', ctx, tx: failed }, discard);
   }
   if (tx === null) throw new Error('BDAT chunk kept without a transaction'); // bdatRefusal rules this out
-  const previous = tx.bdat ?? { chunks: [], sizeBytes: 0, failure: null };
-  const progress = {
-    chunks: [...previous.chunks, ...chunks],
-    sizeBytes: previous.sizeBytes + chunkBytes,
-    failure: null,
-  };
   if (!last)
     return respond(
-      { phase: 'command', ctx, tx: { ...tx, bdat: progress } },
+      { phase: 'command', ctx, tx: { ...tx, bdat: { sizeBytes, failure: null } } },
       replies.bdatChunkOk(chunkBytes),
     );
-  return callData(ctx, tx, progress.chunks, progress.sizeBytes, now, settings);
+  if (outcome === null) throw new Error('last BDAT chunk read without the message outcome');
+  return onMessageEnd(ctx, tx, outcome, now, settings);
+}
+
+/** DATA's end marker or BDAT's LAST chunk: the same outcome gets the same answer either way. */
+function onMessageEnd(
+  ctx: SessionContext,
+  tx: Transaction,
+  outcome: DataOutcome,
+  now: Date,
+  settings: SessionSettings,
+): Transition {
+  switch (outcome.kind) {
+    case 'complete':
+      return callData(ctx, tx, outcome.chunks, outcome.sizeBytes, now, settings);
+    case 'too-large':
+      return endRefused(ctx, replies.messageTooBig, 'too-large');
+    case 'bare-lf':
+      return endRefused(ctx, replies.bareLf, 'refused');
+    case 'long-line':
+      return endRefused(ctx, replies.longLine, 'refused');
+    case 'over-budget':
+      return endRefused(ctx, replies.memoryBudget, 'refused');
+  }
 }
 
 function callData(

@@ -32,6 +32,8 @@ export const replies = {
   syntax: (what: string) => reply(501, '5.5.4', `Syntax error: ${what}`),
   badSender: (what: string) => reply(501, '5.1.7', `Bad sender address syntax: ${what}`),
   badRecipient: (what: string) => reply(501, '5.1.3', `Bad recipient address syntax: ${what}`),
+  // RFC 5321 §4.1.3: an address literal must hold a valid IPv4 or IPv6 address.
+  badAddressLiteral: reply(501, '5.1.3', 'Bad address syntax: invalid address literal'),
   notImplemented: (verb: string) => reply(502, '5.5.1', `${verb} not implemented`),
   needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   nestedMail: reply(503, '5.5.1', 'Sender already specified'),
@@ -46,11 +48,17 @@ export const replies = {
   paramsWithoutEhlo: reply(555, '5.5.4', 'Parameters need EHLO'), // RFC 5321 §4.1.1.11
   utf8NeedsSmtputf8: reply(553, '5.6.7', 'Non-ASCII address needs SMTPUTF8'), // RFC 6531 §3.7.4.1
   httpRefused: closing(reply(554, '5.7.0', 'This is an SMTP server; HTTP requests are refused')),
+  // RFC 2920 §3.1: input sent behind a refused DATA (the text is Postfix's, which senders know).
+  breakingRules: closing(reply(221, '2.7.0', 'Error: I can break rules, too. Goodbye.')),
 
   // Limits
   messageTooBig: reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'), // RFC 1870 §6
   tooManyRecipients: reply(452, '4.5.3', 'Too many recipients'), // RFC 5321 §4.5.3.1.10
   tooManyErrors: closing(reply(421, '4.7.0', 'Too many errors, closing connection')),
+  tooManyJunkCommands: closing(
+    reply(421, '4.7.0', 'Too many commands without a message, closing connection'),
+  ),
+  sessionExpired: closing(reply(421, '4.7.0', 'Session time limit reached, closing connection')),
   timeout: closing(reply(421, '4.4.2', 'Idle timeout, closing connection')),
   dataTimeout: closing(reply(421, '4.4.2', 'Timeout waiting for message data, closing connection')),
   earlyTalker: closing(reply(554, '5.5.1', 'Protocol error: client sent data before the greeting')),

@@ -1,27 +1,41 @@
 // Turns received bytes into the session's next event for the phase it is in: a command line, the
-// end of DATA through the DataDecoder, or a BDAT chunk of exactly its announced size. Pure: the
-// I/O shell pushes what the socket delivered and dispatches what comes out.
+// end of DATA through the DataDecoder, or a BDAT chunk of exactly its announced size (its bytes
+// through a DataDecoder too, without dot-stuffing, so both get the same line rules and storage).
+// Pure: the I/O shell pushes what the socket delivered and dispatches what comes out.
 import { MAX_LINE_BYTES } from './command.ts';
 import { DataDecoder, type DataDecoderOptions } from './data-decoder.ts';
 import { InputBuffer } from './input-buffer.ts';
-import type { SessionEvent, SessionState } from './session-state.ts';
+import { type ByteBudget, UNLIMITED_BUDGET } from './message-blocks.ts';
+import type { SessionAction, SessionEvent, SessionState } from './session-state.ts';
+
+/** What the session asked for with `receive-bdat`. */
+export type BdatChunk = Omit<Extract<SessionAction, { type: 'receive-bdat' }>, 'type'>;
+
+/** The decoder options without the budget, which the reader brings. */
+export type MessageOptions = Omit<DataDecoderOptions, 'budget' | 'dotStuffing'>;
 
 export class SessionReader {
   readonly #input = new InputBuffer();
-  #decoder: DataDecoder | null = null;
-  #bdat: { remaining: number; keep: boolean; parts: Buffer[] } | null = null;
-  /** Message bytes this session holds: DATA being decoded or decoded, or BDAT chunks kept. */
-  #heldBytes = 0;
+  readonly #budget: ByteBudget;
+  /** The transaction's message, being read or read and waiting for its answer; its bytes are charged. */
+  #message: DataDecoder | null = null;
+  #readingData = false;
+  #bdat: { remaining: number; keep: boolean; last: boolean } | null = null;
   #messageBytesRead = 0;
+
+  /** Message bytes are charged to `budget` as they are kept, and given back by `releaseMessage`. */
+  constructor(budget: ByteBudget = UNLIMITED_BUDGET) {
+    this.#budget = budget;
+  }
 
   /** Bytes received and not yet read. */
   get bufferedBytes(): number {
     return this.#input.length;
   }
 
-  /** Message bytes held until `releaseMessage`, for the shared memory budget. */
+  /** Message bytes held (and charged to the budget) until `releaseMessage`. */
   get heldBytes(): number {
-    return this.#heldBytes;
+    return this.#message?.bytesReserved ?? 0;
   }
 
   push(chunk: Buffer): void {
@@ -34,18 +48,27 @@ export class SessionReader {
   }
 
   /** After 354: the next bytes are message data, up to `<CRLF>.<CRLF>`. */
-  expectData(options: DataDecoderOptions): void {
-    this.#decoder = new DataDecoder(options);
+  expectData(options: MessageOptions): void {
+    this.#startMessage({ ...options, dotStuffing: true });
+    this.#readingData = true;
   }
 
-  /** After BDAT: the next `sizeBytes` bytes are the chunk, kept or read only to be discarded (RFC 3030 §2). */
-  expectBdat(sizeBytes: number, keep: boolean): void {
-    this.#bdat = { remaining: sizeBytes, keep, parts: [] };
+  /**
+   * After BDAT: the next `sizeBytes` bytes are the chunk, kept or read only to be discarded
+   * (RFC 3030 §2). Kept chunks of one message go through one decoder, so a CR LF pair split
+   * between two chunks is still one line ending.
+   */
+  expectBdat(chunk: BdatChunk, options: MessageOptions): void {
+    if (chunk.keep && (chunk.first || this.#message === null)) {
+      this.#startMessage({ ...options, dotStuffing: false });
+    }
+    this.#bdat = { remaining: chunk.sizeBytes, keep: chunk.keep, last: chunk.last };
   }
 
   /** The transaction is over (answered, refused or reset): its message bytes are no longer held. */
   releaseMessage(): void {
-    this.#heldBytes = 0;
+    this.#message?.release();
+    this.#message = null;
   }
 
   /** Message bytes read since the last call: a sender earns time on its data deadline with them. */
@@ -63,7 +86,7 @@ export class SessionReader {
         const result = this.#input.nextLine(MAX_LINE_BYTES);
         if (result === null) return null;
         return result.kind === 'line'
-          ? { type: 'line', line: result.line }
+          ? { type: 'line', line: result.line, pipelined: this.#input.length > 0 }
           : { type: 'line-too-long' };
       }
       case 'data':
@@ -77,14 +100,19 @@ export class SessionReader {
 
   clear(): void {
     this.#input.clear();
-    this.#decoder = null;
+    this.#readingData = false;
     this.#bdat = null;
-    this.#heldBytes = 0;
+    this.releaseMessage();
+  }
+
+  #startMessage(options: DataDecoderOptions): void {
+    this.releaseMessage();
+    this.#message = new DataDecoder({ ...options, budget: this.#budget });
   }
 
   #nextFromData(now: () => Date): SessionEvent | null {
-    const decoder = this.#decoder;
-    if (decoder === null) return null;
+    const decoder = this.#message;
+    if (decoder === null || !this.#readingData) return null;
     const chunks = this.#input.takeAll();
     for (let i = 0; i < chunks.length; i++) {
       const chunk = chunks[i]!;
@@ -97,11 +125,9 @@ export class SessionReader {
       this.#messageBytesRead += chunk.length - result.rest.length;
       for (let j = chunks.length - 1; j > i; j--) this.#input.unshift(chunks[j]!);
       this.#input.unshift(result.rest);
-      this.#decoder = null;
-      this.#heldBytes = result.outcome.kind === 'complete' ? result.outcome.sizeBytes : 0;
+      this.#readingData = false;
       return { type: 'data-end', outcome: result.outcome, now: now() };
     }
-    this.#heldBytes = decoder.bytesHeld;
     return null;
   }
 
@@ -113,13 +139,11 @@ export class SessionReader {
       const parts = this.#input.takeBytes(count)!;
       bdat.remaining -= count;
       this.#messageBytesRead += count;
-      if (bdat.keep) {
-        bdat.parts.push(...parts);
-        this.#heldBytes += count;
-      }
+      if (bdat.keep) for (const part of parts) this.#message!.push(part);
     }
     if (bdat.remaining > 0) return null;
     this.#bdat = null;
-    return { type: 'bdat-chunk', chunks: bdat.parts, now: now() };
+    const outcome = bdat.keep && bdat.last ? this.#message!.end() : null;
+    return { type: 'bdat-chunk', outcome, now: now() };
   }
 }

@@ -10,6 +10,8 @@ export interface SessionSettings {
   readonly maxRecipients: number;
   /** Unrecognised or failed commands before 421 and close. */
   readonly maxBadCommands: number;
+  /** Commands that make no progress (NOOP, VRFY, EXPN, RSET, HELP) before 421 and close. */
+  readonly maxJunkCommands: number;
   /** Certificates are configured, so STARTTLS is offered until TLS is active. */
   readonly tlsAvailable: boolean;
   /** MAIL needs TLS first (RFC 3207 §4: 530 5.7.0). */
@@ -38,6 +40,15 @@ export interface SessionContext {
   /** The client greeted with EHLO, so ESMTP parameters are allowed (RFC 5321 §4.1.1.11). */
   readonly esmtp: boolean;
   readonly badCommands: number;
+  /** Commands that made no progress since the session began or last delivered a message. */
+  readonly junkCommands: number;
+  /** The session outlived its time limit: it ends once the message in flight is answered. */
+  readonly expired: boolean;
+  /**
+   * DATA was refused and the client has not yet shown that it read the refusal: its next line
+   * may be a message body it sent without waiting (RFC 2920 §3.1), not a command.
+   */
+  readonly dataRefused: boolean;
   /** Transactions finished in this session; numbers the queue id. */
   readonly transactions: number;
   /** The gateway is shutting down: finish the open transaction, then close. */
@@ -47,7 +58,7 @@ export interface SessionContext {
 }
 
 export interface BdatProgress {
-  readonly chunks: readonly Buffer[];
+  /** Chunk sizes announced so far (the bytes themselves are held by the shell's reader). */
   readonly sizeBytes: number;
   /** Set once a chunk failed: the rest of the transaction's chunks are read and discarded (RFC 3030 §2). */
   readonly failure: Reply | null;
@@ -145,14 +156,20 @@ export type HookOutcome =
   | { readonly ok: false; readonly error: string };
 
 export type SessionEvent =
-  | { readonly type: 'line'; readonly line: Buffer }
+  /** `pipelined`: more input had already arrived after this line when it was read (absent: no). */
+  | { readonly type: 'line'; readonly line: Buffer; readonly pipelined?: boolean }
   | { readonly type: 'line-too-long' }
   | { readonly type: 'data-end'; readonly outcome: DataOutcome; readonly now: Date }
-  | { readonly type: 'bdat-chunk'; readonly chunks: readonly Buffer[]; readonly now: Date }
+  /** A BDAT chunk was read; `outcome` is the whole message's, after a kept LAST chunk only. */
+  | { readonly type: 'bdat-chunk'; readonly outcome: DataOutcome | null; readonly now: Date }
   | { readonly type: 'hook-done'; readonly outcome: HookOutcome }
   | { readonly type: 'tls-started'; readonly tls: TlsInfo }
   | { readonly type: 'early-talker' }
   | { readonly type: 'timeout' }
+  /** The session has lasted its maximum duration. */
+  | { readonly type: 'session-expired' }
+  /** The answer to `admit`: the reply refusing the new client, or null when it is admitted. */
+  | { readonly type: 'admission'; readonly refusal: Reply | null }
   | { readonly type: 'shutdown' };
 
 /** How a transaction ended, for logs and metrics. */
@@ -169,8 +186,17 @@ export type SessionAction =
   | { readonly type: 'hook'; readonly call: HookCall }
   /** Switch the input to the DATA decoder. */
   | { readonly type: 'receive-data' }
-  /** Read exactly `sizeBytes` raw bytes as a BDAT chunk (RFC 3030), keeping them or not. */
-  | { readonly type: 'receive-bdat'; readonly sizeBytes: number; readonly keep: boolean }
+  /**
+   * Read exactly `sizeBytes` bytes as a BDAT chunk (RFC 3030), keeping them or not; `first` starts
+   * a new message, `last` ends it.
+   */
+  | {
+      readonly type: 'receive-bdat';
+      readonly sizeBytes: number;
+      readonly keep: boolean;
+      readonly first: boolean;
+      readonly last: boolean;
+    }
   /** Discard any input buffered after STARTTLS and start the TLS handshake (RFC 3207 §4.2). */
   | { readonly type: 'start-tls' }
   | {
@@ -179,6 +205,11 @@ export type SessionAction =
       readonly queueId: string | null;
       readonly headers: Readonly<Record<string, string>>;
     }
+  /**
+   * XCLIENT named a new client address: the shell runs admission for it (access lists, the
+   * per-address limit, whose slot moves to it) and answers with an `admission` event.
+   */
+  | { readonly type: 'admit'; readonly address: string }
   /** An AUTH attempt was decided: the shell counts failures per client address for the lockout. */
   | { readonly type: 'auth-result'; readonly ok: boolean }
   | { readonly type: 'close' };

@@ -16,6 +16,7 @@ import type {
   SessionState,
   Transition,
 } from './session-state.ts';
+import { onAdmission } from './xclient.ts';
 
 /** A new session: its first action is the connect call, whose answer decides the banner. */
 export function startSession(info: SessionInfo): Transition {
@@ -23,6 +24,9 @@ export function startSession(info: SessionInfo): Transition {
     info,
     esmtp: false,
     badCommands: 0,
+    junkCommands: 0,
+    expired: false,
+    dataRefused: false,
     transactions: 0,
     draining: false,
     authFailures: 0,
@@ -45,7 +49,7 @@ export function transition(
   event: SessionEvent,
   settings: SessionSettings,
 ): Transition {
-  return endIfDrained(onEvent(state, event, settings), settings);
+  return endIfExpired(endIfDrained(onEvent(state, event, settings), settings));
 }
 
 function onEvent(state: SessionState, event: SessionEvent, settings: SessionSettings): Transition {
@@ -54,11 +58,13 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
     case 'line':
       if (state.phase === 'auth') return onAuthLine(state, event.line, settings);
       return state.phase === 'command'
-        ? onCommandLine(state, event.line, settings)
+        ? onCommandLine(state, event.line, event.pipelined ?? false, settings)
         : unchanged(state);
     case 'line-too-long':
       if (state.phase === 'auth') return onAuthLineTooLong(state, settings);
       if (state.phase !== 'command') return unchanged(state);
+      // A body line after a refused DATA (see onCommandLine): not a command the client meant.
+      if (state.ctx.dataRefused) return respond(CLOSED, replies.breakingRules);
       return clientError(state.ctx, (ctx) => ({ ...state, ctx }), replies.lineTooLong, settings);
     case 'data-end':
       return state.phase === 'data'
@@ -66,7 +72,7 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
         : unchanged(state);
     case 'bdat-chunk':
       return state.phase === 'bdat'
-        ? onBdatChunk(state, event.chunks, event.now, settings)
+        ? onBdatChunk(state, event.outcome, event.now, settings)
         : unchanged(state);
     case 'hook-done':
       return state.phase === 'waiting'
@@ -95,6 +101,12 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
         CLOSED,
         state.phase === 'data' || state.phase === 'bdat' ? replies.dataTimeout : replies.timeout,
       );
+    case 'session-expired':
+      return onExpired(state);
+    case 'admission':
+      return state.phase === 'waiting' && state.pending.step === 'connect'
+        ? onAdmission(state, event.refusal)
+        : unchanged(state);
     case 'shutdown':
       return onShutdown(state, settings);
   }
@@ -140,7 +152,9 @@ function onHookDone(
       return respond({ phase: 'command', ctx, tx }, reply);
     }
     case 'data': {
-      const next = { ...ctx, transactions: ctx.transactions + 1 };
+      // A delivered message is progress: the junk count starts over (Postfix does the same).
+      const junkCommands = accepted ? 0 : ctx.junkCommands;
+      const next = { ...ctx, transactions: ctx.transactions + 1, junkCommands };
       const ended = {
         type: 'transaction-end',
         outcome: decision.outcome,
@@ -160,6 +174,35 @@ function endIfDrained(next: Transition, settings: SessionSettings): Transition {
   const { state } = next;
   if (state.phase !== 'command' || state.tx !== null || !state.ctx.draining) return next;
   const bye = respond(CLOSED, replies.shuttingDown(settings.hostname));
+  return { state: bye.state, actions: [...next.actions, ...bye.actions] };
+}
+
+/**
+ * The session has lasted its maximum duration. A message on its way in (being received, in the
+ * TLS handshake before it, or with the data function deciding) is allowed to finish: data and
+ * function timeouts already bound that, closing mid-message would make a message that needs
+ * longer than the rest of the session fail on every retry, and closing while the data function
+ * decides would leave its decision unknown to the client (a duplicate on retry). It still ends
+ * in the data answer's 250 or a 4xx, as the one promise requires; the session then closes
+ * (`endIfExpired`). Anywhere else nothing is promised yet: 421 now, and a transaction without its
+ * message is one the client retries, like any 4xx.
+ */
+function onExpired(state: Exclude<SessionState, { phase: 'closed' }>): Transition {
+  const messageInFlight =
+    state.phase === 'data' ||
+    state.phase === 'bdat' ||
+    state.phase === 'tls' ||
+    (state.phase === 'waiting' && state.pending.step === 'data');
+  if (!messageInFlight) return respond(CLOSED, replies.sessionExpired);
+  const ctx = { ...state.ctx, expired: true };
+  return unchanged({ ...state, ctx } as SessionState);
+}
+
+/** An expired session ends as soon as it is back to reading commands (see onExpired). */
+function endIfExpired(next: Transition): Transition {
+  const { state } = next;
+  if (state.phase !== 'command' || !state.ctx.expired) return next;
+  const bye = respond(CLOSED, replies.sessionExpired);
   return { state: bye.state, actions: [...next.actions, ...bye.actions] };
 }
 

@@ -1,5 +1,6 @@
 // A benchmark target in its own process (so its CPU time and memory are its alone): mxhook or the peer.
 // Started by the runner with a JSON spec as argv[2]; answers `usage`, `gc` and `stop` over IPC.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../../gateway/config/index.ts';
 import { createMetrics } from '../../gateway/metrics/index.ts';
 import { serve } from '../../gateway/serve.ts';
@@ -10,7 +11,7 @@ import { startPeer } from './peer.ts';
 export type TargetSpec =
   | {
       readonly kind: 'mxhook';
-      readonly payload: 'raw' | 'parsed';
+      readonly payload: 'raw' | 'parsed' | 'both';
       readonly functionUrl: string;
       readonly secret: string;
       readonly maxMessageBytes: number;
@@ -35,6 +36,8 @@ export interface TargetUsage {
   readonly heapUsedBytes: number;
   /** Memory outside the JS heap that V8 knows of (Buffers, mostly). */
   readonly externalBytes: number;
+  /** The event loop's longest delay since the last `gc` request (perf_hooks, 1 ms resolution). */
+  readonly loopDelayMaxMs: number;
 }
 
 type GcOptions = { type: 'major'; execution: 'sync'; flavor: 'last-resort' };
@@ -46,6 +49,8 @@ const collectAllGarbage = (): void =>
   });
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as TargetSpec;
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
   if (spec.kind === 'peer') {
@@ -83,6 +88,7 @@ function usage(): TargetUsage {
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     heapUsedBytes: process.memoryUsage().heapUsed,
     externalBytes: process.memoryUsage().external,
+    loopDelayMaxMs: loopDelay.max / 1e6,
   };
 }
 
@@ -99,6 +105,7 @@ answerRequests({
       collectAllGarbage();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    loopDelay.reset();
     return usage();
   },
   async stop() {

@@ -179,6 +179,31 @@ describe('verification of the gateway’s calls', () => {
     });
   });
 
+  it('refuses with 401 ERR_AUDIENCE_MISMATCH a call signed for another function sharing the secret', async () => {
+    const forOther = {
+      ...rcptPayload('bob@inbox.test'),
+      audience: 'https://other.example/hooks/rcpt',
+    };
+    expect(await call(forOther, fakeEnv())).toEqual({
+      status: 401,
+      body: { error: 'ERR_AUDIENCE_MISMATCH' },
+    });
+  });
+
+  it('checks the audience against MXHOOK_AUDIENCE when it is set', async () => {
+    const bindings = fakeEnv({ MXHOOK_AUDIENCE: 'https://mx-hooks.example.com/mxhook/' });
+    const forIt = {
+      ...rcptPayload('bob@inbox.test'),
+      audience: 'https://mx-hooks.example.com/mxhook/rcpt',
+    };
+    expect((await call(forIt, bindings)).status).toBe(200);
+    // Signed for the URL the request arrived at, which MXHOOK_AUDIENCE does not name.
+    expect(await call(rcptPayload('bob@inbox.test'), bindings)).toEqual({
+      status: 401,
+      body: { error: 'ERR_AUDIENCE_MISMATCH' },
+    });
+  });
+
   it('accepts both secrets of a comma-separated MXHOOK_SIGNING_SECRET (rotation)', async () => {
     const bindings = fakeEnv({ MXHOOK_SIGNING_SECRET: `${OTHER_SECRET},${SECRET}` });
     for (const secret of [SECRET, OTHER_SECRET]) {

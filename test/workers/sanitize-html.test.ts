@@ -51,9 +51,55 @@ describe('sanitizeHtml', () => {
     expect(await sanitizeHtml(html)).toBe(html);
   });
 
-  it('keeps style elements: the page CSP stops anything they could load', async () => {
-    expect(await sanitizeHtml('<style>p { color: red }</style><p>x</p>')).toBe(
-      '<style>p { color: red }</style><p>x</p>',
+  it('keeps style elements that only style', async () => {
+    expect(await sanitizeHtml('<style>div > p { color: red }</style><p>x</p>')).toBe(
+      '<style>div > p { color: red }</style><p>x</p>',
+    );
+  });
+
+  it.each([
+    ['url()', 'background:url(https://t.test/p.gif)'],
+    ['url() with a data: URI', 'background:url(data:image/png;base64,AAAA)'],
+    ['image-set()', 'background-image:image-set("https://t.test/a.png" 1x)'],
+    ['-webkit-image-set()', 'background-image:-webkit-image-set("https://t.test/a.png" 1x)'],
+    ['image()', 'background-image:image("https://t.test/a.png")'],
+    ['cross-fade()', 'background-image:cross-fade(50% "https://t.test/a.png", red)'],
+    ['src()', 'background-image:src("https://t.test/a.png")'],
+    ['a CSS escape spelling url()', 'background:\\75 rl(https://t.test/p.gif)'],
+    ['a character reference spelling url()', 'background:u&#114;l(https://t.test/p.gif)'],
+    ['a comment inside', 'background:/* x */url(https://t.test/p.gif)'],
+  ])('removes a style attribute loading with %s', async (_name, style) => {
+    expect(await sanitizeHtml(`<p style="color:red;${style}">x</p>`)).toBe('<p>x</p>');
+  });
+
+  it('keeps a style attribute with quoted font names', async () => {
+    const html = '<p style="font-family:&quot;Segoe UI&quot;,Arial;color:red">x</p>';
+    expect(await sanitizeHtml(html)).toBe(html);
+  });
+
+  it.each([
+    ['url()', 'p{color:red;background:url(https://t.test/p.gif)}', 'p{color:red;}'],
+    ['@import url()', '@import url(https://t.test/a.css);p{color:red}', 'p{color:red}'],
+    ['@import with a string', '@import "https://t.test/a.css" screen;p{color:red}', 'p{color:red}'],
+    [
+      'image-set()',
+      'p{background-image:image-set("https://t.test/a.png" 1x);color:red}',
+      'p{;color:red}',
+    ],
+    [
+      '@font-face src: url()',
+      '@font-face{font-family:F;src:url(https://t.test/f.woff)}p{color:red}',
+      '@font-face{font-family:F;}p{color:red}',
+    ],
+    [
+      'a declaration with a CSS escape',
+      'p{color:red}q{background:\\75 rl(https://t.test/p)}',
+      'p{color:red}q{}',
+    ],
+    ['a comment joining </ and style', 'p{color:red}</*x*/style><script>x</script>', ''],
+  ])('removes from a style element %s', async (_name, css, expected) => {
+    expect(await sanitizeHtml(`<style>${css}</style><p>x</p>`)).toBe(
+      `<style>${expected}</style><p>x</p>`,
     );
   });
 

@@ -1,10 +1,11 @@
 // The SDK inside workerd: signing and verifying with the Workers runtime's Web Crypto, key rotation
 // through a JWKS, the checked-in vectors, and every refusal code.
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   accept,
   MemorySeenIdStore,
+  MIN_JWKS_COOLDOWN_MS,
   MxhookError,
   mxhook,
   publicJwks,
@@ -29,6 +30,10 @@ import {
 } from './helpers.ts';
 import { BROKEN_JWKS_URL, JWKS_ORIGIN } from './outbound.ts';
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 // Every code a refusal can carry; the compiler keeps this list complete, and the last test
 // checks that each one was produced by some test below.
 const ALL_CODES: Record<VerifyErrorCode, true> = {
@@ -40,6 +45,7 @@ const ALL_CODES: Record<VerifyErrorCode, true> = {
   ERR_AUDIENCE_MISMATCH: true,
   ERR_BODY_MALFORMED: true,
   ERR_REPLAYED: true,
+  ERR_BODY_TOO_LARGE: true,
 };
 const seenCodes = new Set<string>();
 
@@ -123,11 +129,14 @@ describe('key rotation through a JWKS', () => {
     const older = await newEd25519Key();
     const newer = await newEd25519Key();
     const url = await publish(`rotation-${crypto.randomUUID()}`, publicJwks([older]));
-    const options = { remoteJwks: { cooldownMs: 0 } };
+    const options = { remoteJwks: { cooldownMs: MIN_JWKS_COOLDOWN_MS } };
     const first = rcptPayload('bob@inbox.test');
     expect((await verify(await signedRequest(first, older), url, options)).id).toBe(first.id);
-    // The gateway starts signing with a new key and publishes both: the unknown kid triggers a refetch.
+    // The gateway starts signing with a new key and publishes both; once the cooldown has passed
+    // (only Date is moved), the unknown kid triggers a refetch.
     await publish(new URL(url).pathname.split('/')[1]!, publicJwks([newer, older]));
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + MIN_JWKS_COOLDOWN_MS);
     for (const key of [newer, older]) {
       const payload = rcptPayload('bob@inbox.test');
       expect((await verify(await signedRequest(payload, key), url, options)).id).toBe(payload.id);
@@ -224,6 +233,28 @@ describe('every refusal', () => {
     }
   });
 
+  it('ERR_BODY_TOO_LARGE: a streamed body past maxBodyBytes, not read to its end', async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          pulled += 1;
+          controller.enqueue(new Uint8Array(16 * 1024));
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const request = new Request(FUNCTION_URL, {
+      method: 'POST',
+      body,
+      headers: { [SIGNATURE_HEADER]: 'eyJhbGciOiJIUzI1NiJ9..c2lnbmF0dXJl' },
+    });
+    expect(await refusalCode(verify(request, SECRET, { maxBodyBytes: 64 * 1024 }))).toBe(
+      'ERR_BODY_TOO_LARGE',
+    );
+    expect(pulled).toBeLessThanOrEqual(6);
+  });
+
   it('produced every refusal code', () => {
     expect([...seenCodes].sort()).toEqual(Object.keys(ALL_CODES).sort());
   });
@@ -256,5 +287,18 @@ describe('the mxhook() Hono helper in workerd', () => {
     );
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ error: 'ERR_KEY_UNKNOWN' });
+  });
+
+  it('answers 413 to a body whose Content-Length is over maxBodyBytes', async () => {
+    const limited = mxhook({}, { keys: SECRET, maxBodyBytes: 1024 });
+    const request = await signedRequest(rcptPayload('bob@inbox.test'), await hmacKey(), '/rcpt');
+    const padded = new Request(request.url, {
+      method: 'POST',
+      headers: request.headers,
+      body: new Uint8Array(4096),
+    });
+    const response = await limited.fetch(padded);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: 'ERR_BODY_TOO_LARGE' });
   });
 });

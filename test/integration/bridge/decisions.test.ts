@@ -30,7 +30,6 @@ const EHLO_REPLY = [
   '250-SMTPUTF8',
   '250-ENHANCEDSTATUSCODES',
   '250-CHUNKING',
-  '250-DSN',
   '250 HELP',
   '',
 ].join('\r\n');

@@ -39,6 +39,8 @@ const LONG_ACCEPT = {
 async function countingGateway(): Promise<Counted> {
   const totals = { replyBytes: 0, receivedBytes: 0, dataCalls: 0 };
   const gw = await startGateway({
+    // Floods of HELP here are about back-pressure, not the junk-command limit.
+    maxJunkCommands: 1_000_000,
     observer: {
       reply: (_step, reply) => {
         totals.replyBytes += formatReply(reply).length;

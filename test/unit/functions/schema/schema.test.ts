@@ -35,8 +35,43 @@ describe('request.schema.json', () => {
     expect(validateRequest(nullSender)).toBe(true);
   });
 
+  it('accepts a data payload whose message could not be parsed: parsed null, parseError, raw', () => {
+    const data = payloadFor('data');
+    const unparsed = {
+      ...data,
+      message: {
+        size: data.message.size,
+        raw: data.message.raw,
+        parsed: null,
+        parseError: { code: 'timeout', message: 'parsing took more than 10000 ms' },
+      },
+    };
+    expect(validateRequest(unparsed), JSON.stringify(validateRequest.errors)).toBe(true);
+  });
+
   it.each([
     ['wire version 2', { ...payloadFor('rcpt'), v: 2 }],
+    [
+      'parsed null without parseError',
+      {
+        ...payloadFor('data'),
+        message: { size: 3, raw: 'YWJj', parsed: null },
+      },
+    ],
+    [
+      'parsed null without raw',
+      {
+        ...payloadFor('data'),
+        message: { size: 3, parsed: null, parseError: { code: 'memory', message: 'x' } },
+      },
+    ],
+    [
+      'an unknown parseError code',
+      {
+        ...payloadFor('data'),
+        message: { size: 3, raw: 'YWJj', parsed: null, parseError: { code: 'odd', message: 'x' } },
+      },
+    ],
     ['an unknown step', { ...payloadFor('rcpt'), step: 'vrfy' }],
     ['an rcpt payload without rcpt', { ...payloadFor('rcpt'), rcpt: undefined }],
     ['a data payload without message', { ...payloadFor('data'), message: undefined }],

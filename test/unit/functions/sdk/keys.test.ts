@@ -2,9 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MxhookError } from '../../../../functions/sdk/errors.ts';
-import { resolveKeys } from '../../../../functions/sdk/keys.ts';
+import { MIN_JWKS_COOLDOWN_MS, resolveKeys } from '../../../../functions/sdk/keys.ts';
 import {
   importEd25519PrivateKey,
   type PublicJwks,
@@ -36,6 +36,16 @@ function freshPath(): string {
   pathCounter += 1;
   return `/jwks-${pathCounter}.json`;
 }
+
+/** Moves the clock the JWKS cache reads (Date) past the refetch cooldown; nothing else is faked. */
+function afterCooldown(): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(Date.now() + MIN_JWKS_COOLDOWN_MS);
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 beforeAll(async () => {
   server = createServer((request, response) => {
@@ -85,13 +95,14 @@ describe('remote JWKS', () => {
     const newer = await newEdKey();
     const path = freshPath();
     const url = `${origin}${path}`;
-    const options = { now, remoteJwks: { cooldownMs: 0 } };
+    const options = { now, remoteJwks: { cooldownMs: MIN_JWKS_COOLDOWN_MS } };
     publish(path, publicJwks([older]));
     const first = await signedPayload(older);
     expect((await verifyBody(first.body, first.signature, url, options)).step).toBe('rcpt');
 
-    // The gateway rotates: the new key signs, both are published.
+    // The gateway rotates: the new key signs, both are published; the cooldown has passed.
     publish(path, publicJwks([newer, older]));
+    afterCooldown();
     const second = await signedPayload(newer);
     expect((await verifyBody(second.body, second.signature, url, options)).step).toBe('rcpt');
     expect(fetches.get(path)).toBe(2);
@@ -102,12 +113,15 @@ describe('remote JWKS', () => {
 
   it('refuses a kid that is still unknown after the refetch with ERR_KEY_UNKNOWN', async () => {
     const path = freshPath();
-    publish(path, publicJwks([await newEdKey()]));
+    const known = await newEdKey();
+    publish(path, publicJwks([known]));
+    const url = `${origin}${path}`;
+    const options = { now, remoteJwks: { cooldownMs: MIN_JWKS_COOLDOWN_MS } };
+    const first = await signedPayload(known);
+    expect((await verifyBody(first.body, first.signature, url, options)).step).toBe('rcpt');
+    afterCooldown();
     const { body, signature } = await signedPayload(await newEdKey());
-    const options = { now, remoteJwks: { cooldownMs: 0 } };
-    expect(await codeOf(verifyBody(body, signature, `${origin}${path}`, options))).toBe(
-      'ERR_KEY_UNKNOWN',
-    );
+    expect(await codeOf(verifyBody(body, signature, url, options))).toBe('ERR_KEY_UNKNOWN');
     expect(fetches.get(path)).toBe(2);
   });
 
@@ -149,6 +163,8 @@ describe('remote JWKS', () => {
 
   it.each([
     ['cooldownMs', { cooldownMs: -1 }],
+    ['cooldownMs', { cooldownMs: 0 }],
+    ['cooldownMs', { cooldownMs: MIN_JWKS_COOLDOWN_MS - 1 }],
     ['cacheMaxAgeMs', { cacheMaxAgeMs: 1.5 }],
     ['timeoutMs', { timeoutMs: Number.NaN }],
   ])('names a bad remoteJwks.%s with ERR_OPTION_INVALID', (name, remoteJwks) => {

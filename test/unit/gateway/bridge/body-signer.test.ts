@@ -28,7 +28,7 @@ describe('createBodySigner', () => {
 
   it('signs a streamed large body exactly as signBody signs its bytes', async () => {
     const raw = Array.from({ length: 7 }, (_, i) => Buffer.alloc(100_003, 0x41 + i));
-    const body = splicedBody(head, raw, 700_021, '"}}');
+    const body = splicedBody([head, { base64Of: raw, byteLength: 700_021 }, '"}}']);
     expect(body.whole).toBeNull();
     const bytes = Buffer.from([...body.texts()].join(''), 'utf8');
     for (const key of await keys())
@@ -38,7 +38,7 @@ describe('createBodySigner', () => {
   it('signs the UTF-8 bytes of a long non-ASCII tail (a parsed message) as signBody does', async () => {
     const raw = [Buffer.alloc(300_000, 0x61)];
     const tail = `","parsed":{"text":"${'é€😀'.repeat(40_000)}"}}}`;
-    const body = splicedBody(head, raw, 300_000, tail);
+    const body = splicedBody([head, { base64Of: raw, byteLength: 300_000 }, tail]);
     const bytes = Buffer.from([...body.texts()].join(''), 'utf8');
     expect(bytes.length).toBe(body.byteLength);
     for (const key of await keys())

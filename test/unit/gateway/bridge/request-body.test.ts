@@ -11,7 +11,11 @@ const bytesOf = (texts: Iterable<string>): Buffer => Buffer.from([...texts].join
 describe('splicedBody', () => {
   it('is the JSON with the base64 of the message pieces as a string value', () => {
     const raw = [Buffer.from('Received: x\r\n'), Buffer.from('Subject: é\r\n\r\nhi\r\n')];
-    const body = splicedBody('{"message":{"size":33,"raw":"', raw, 33, '"}}');
+    const body = splicedBody([
+      '{"message":{"size":33,"raw":"',
+      { base64Of: raw, byteLength: 33 },
+      '"}}',
+    ]);
     const expected = JSON.stringify({
       message: { size: 33, raw: Buffer.concat(raw).toString('base64') },
     });
@@ -24,7 +28,7 @@ describe('splicedBody', () => {
     const raw = Array.from({ length: 40 }, (_, i) => Buffer.alloc(10_001, i));
     const rawBytes = raw.reduce((n, chunk) => n + chunk.length, 0);
     const head = '{"v":1,"note":"ü","message":{"raw":"';
-    const body = splicedBody(head, raw, rawBytes, '"}}');
+    const body = splicedBody([head, { base64Of: raw, byteLength: rawBytes }, '"}}']);
     expect(body.byteLength).toBeGreaterThan(WHOLE_BODY_MAX_BYTES);
     expect(body.whole).toBeNull();
     const first = bytesOf(body.texts());
@@ -32,6 +36,28 @@ describe('splicedBody', () => {
     expect(JSON.parse(first.toString()).message.raw).toBe(Buffer.concat(raw).toString('base64'));
     expect(bytesOf(body.texts()).equals(first)).toBe(true);
     expect([...body.texts()].length).toBeGreaterThan(2);
+  });
+
+  it('splices UTF-8 bytes as they are, cut between characters, into the same text', () => {
+    const parsed = Buffer.from(JSON.stringify({ text: 'é€😀'.repeat(60_000) }), 'utf8');
+    const raw = [Buffer.alloc(70_000, 0x61)];
+    const body = splicedBody([
+      '{"message":{"parsed":',
+      new Uint8Array(parsed),
+      ',"raw":"',
+      { base64Of: raw, byteLength: 70_000 },
+      '"}}',
+    ]);
+    expect(body.whole).toBeNull();
+    const texts = [...body.texts()];
+    const bytes = bytesOf(texts);
+    expect(bytes.length).toBe(body.byteLength);
+    expect(JSON.parse(bytes.toString())).toEqual({
+      message: { parsed: JSON.parse(parsed.toString()), raw: raw[0]!.toString('base64') },
+    });
+    // A piece cut inside a character would decode to U+FFFD replacement characters.
+    for (const text of texts) expect(text).not.toContain('\uFFFD');
+    expect(texts.length).toBeGreaterThan(3);
   });
 });
 

@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       ],
       hostname: hostname(),
       functionUrl: null,
+      functionInsecureHttp: false,
       steps: ['rcpt', 'data'],
       signingSecrets: [],
       signingKeys: [],
@@ -50,6 +51,8 @@ describe('loadConfig defaults', () => {
       maxConnectionsPerIp: 50,
       maxConnectionsPerIpPerMinute: 120,
       maxBadCommands: 20,
+      maxJunkCommands: 100,
+      maxSessionDurationMs: 3_600_000,
       maxBytesInFlight: 268435456,
       idleTimeoutMs: 300_000,
       dataTimeoutMs: 600_000,
@@ -156,6 +159,8 @@ describe('loadConfig parses each variable', () => {
     ['MXHOOK_MAX_CONNECTIONS', '20000', 'maxConnections', 20000],
     ['MXHOOK_MAX_CONNECTIONS_PER_IP', '3', 'maxConnectionsPerIp', 3],
     ['MXHOOK_MAX_BAD_COMMANDS', '5', 'maxBadCommands', 5],
+    ['MXHOOK_MAX_JUNK_COMMANDS', '7', 'maxJunkCommands', 7],
+    ['MXHOOK_MAX_SESSION_DURATION', '90', 'maxSessionDurationMs', 90_000],
     ['MXHOOK_MAX_BYTES_IN_FLIGHT', '1073741824', 'maxBytesInFlight', 1073741824],
     ['MXHOOK_IDLE_TIMEOUT', '60', 'idleTimeoutMs', 60_000],
     ['MXHOOK_IDLE_TIMEOUT', '2147483', 'idleTimeoutMs', 2_147_483_000],
@@ -416,6 +421,12 @@ describe('loadConfig refuses bad values, naming the variable', () => {
       'x',
       'MXHOOK_MAX_BAD_COMMANDS: "x" is not a whole number of commands',
     ],
+    ['MXHOOK_MAX_JUNK_COMMANDS', '0', 'MXHOOK_MAX_JUNK_COMMANDS: must be at least 1, not 0'],
+    [
+      'MXHOOK_MAX_SESSION_DURATION',
+      'an hour',
+      'MXHOOK_MAX_SESSION_DURATION: "an hour" is not a number of seconds',
+    ],
     [
       'MXHOOK_MAX_BYTES_IN_FLIGHT',
       '1000',
@@ -510,6 +521,37 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(error.message).toBe(
       'MXHOOK_FUNCTION_URL: is required: the base URL of your function, e.g. https://mx.example.workers.dev',
     );
+  });
+
+  it('refuses an http:// function URL to a host other than loopback, naming both variables', () => {
+    for (const url of [
+      'http://fn.example/hooks',
+      'http://10.0.0.5:8787/',
+      'http://[2001:db8::1]/',
+    ]) {
+      const error = configError(() => load({ MXHOOK_FUNCTION_URL: url }));
+      expect(error.variable).toBe('MXHOOK_FUNCTION_URL');
+      expect(error.message).toMatch(
+        /^MXHOOK_FUNCTION_URL: http:\/\/ to \S+ would send every call, messages and passwords included, in clear: use https, or set MXHOOK_FUNCTION_INSECURE_HTTP=true$/,
+      );
+    }
+  });
+
+  it('accepts an http:// function URL to loopback, or anywhere with MXHOOK_FUNCTION_INSECURE_HTTP', () => {
+    for (const url of [
+      'http://127.0.0.1:8787',
+      'http://127.1.2.3/',
+      'http://[::1]:8787/',
+      'http://localhost:8787/',
+    ]) {
+      expect(load({ MXHOOK_FUNCTION_URL: url }).functionUrl?.protocol).toBe('http:');
+    }
+    const config = load({
+      MXHOOK_FUNCTION_URL: 'http://fn.example/hooks',
+      MXHOOK_FUNCTION_INSECURE_HTTP: 'true',
+    });
+    expect(config.functionUrl?.href).toBe('http://fn.example/hooks/');
+    expect(config.functionInsecureHttp).toBe(true);
   });
 
   it('requires a signing secret or key with a function URL', () => {

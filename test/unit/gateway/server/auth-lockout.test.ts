@@ -29,4 +29,16 @@ describe('AuthLockout', () => {
     expect(lockout.isLockedOut('2001:db8:1:2::99', 1)).toBe(true);
     expect(lockout.isLockedOut('2001:db8:1:3::1', 1)).toBe(false);
   });
+
+  it('counts attempts in flight until they are settled, each settled once', () => {
+    const lockout = new AuthLockout(3, 1_000);
+    const first = lockout.begin('192.0.2.1');
+    lockout.begin('192.0.2.1');
+    lockout.record('192.0.2.1', false, 0);
+    expect(lockout.isLockedOut('192.0.2.1', 1)).toBe(true);
+    first();
+    first();
+    expect(lockout.isLockedOut('192.0.2.1', 1)).toBe(false);
+    expect(lockout.isLockedOut('192.0.2.2', 1)).toBe(false);
+  });
 });

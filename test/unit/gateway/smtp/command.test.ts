@@ -103,7 +103,7 @@ describe('lineLimitBytes', () => {
       expect(lineLimitBytes(verb)).toBe(512);
   });
 
-  it('raises MAIL by SIZE, DSN, AUTH= and BODY/SMTPUTF8 room, RCPT by NOTIFY and ORCPT, AUTH to 12288', () => {
+  it('raises MAIL by SIZE, AUTH=, BODY/SMTPUTF8 and address room, RCPT by address room, AUTH to 12288', () => {
     expect(lineLimitBytes('MAIL')).toBe(512 + 26 + 100 + 500 + 40);
     expect(lineLimitBytes('RCPT')).toBe(1012);
     expect(lineLimitBytes('AUTH')).toBe(12288);

@@ -34,7 +34,11 @@ type Result =
       readonly sizeBytes: number;
       readonly rest: string;
     }
-  | { readonly done: true; readonly kind: 'bare-lf' | 'long-line'; readonly rest: string };
+  | {
+      readonly done: true;
+      readonly kind: 'bare-lf' | 'long-line' | 'over-budget';
+      readonly rest: string;
+    };
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
@@ -55,6 +59,7 @@ function summarise(outcome: DataOutcome, rest: string): Result {
       return { done: true, kind: 'too-large', sizeBytes: outcome.sizeBytes, rest };
     case 'bare-lf':
     case 'long-line':
+    case 'over-budget':
       return { done: true, kind: outcome.kind, rest };
   }
 }
@@ -613,5 +618,54 @@ describe('DataDecoder properties', () => {
       }),
       { numRuns: 1_000 },
     );
+  });
+});
+
+describe('DataDecoder for BDAT content (no dot-stuffing)', () => {
+  /** What a client sends after 354 for `content` (which ends with CRLF): dots doubled at line starts. */
+  const stuffed = (content: string): string => `${content.replace(/(^|\r\n)\./g, '$1..')}.\r\n`;
+
+  /** Feeds `parts` as BDAT chunk bytes and ends the message as BDAT LAST does. */
+  function runBdat(parts: readonly Buffer[], options: DataDecoderOptions): Result {
+    const decoder = new DataDecoder({ ...options, dotStuffing: false });
+    for (const part of parts) expect(decoder.push(part).done).toBe(false);
+    return summarise(decoder.end(), '');
+  }
+
+  const piece = fc.oneof(
+    fc.constantFrom('a', '.', '\r', '\n', '\r\n', '\r\n.', '\n.\n', '\r\n.\r\n'),
+    fc.integer({ min: 995, max: 1002 }).map((n) => 'x'.repeat(n)),
+  );
+  const content = fc.array(piece, { maxLength: 12 }).map((ps) => `${ps.join('')}\r\n`);
+  const policies = fc.record({
+    maxMessageBytes: fc.constantFrom(40, 3000),
+    bareLf: fc.constantFrom<DataDecoderOptions['bareLf']>('normalize', 'reject'),
+    longLines: fc.constantFrom<DataDecoderOptions['longLines']>('accept', 'reject'),
+  });
+
+  it('gives the same outcome as DATA for the same message, however either is chunked', () => {
+    fc.assert(
+      fc.property(
+        content,
+        policies,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (text, options, offsets) => {
+          const data = run(splitAt(bytes(stuffed(text)), offsets), options);
+          const bdat = runBdat(splitAt(bytes(text), offsets), options);
+          expect(bdat).toEqual(data);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('normalizes bare LFs to CRLF without ever seeing an end marker', () => {
+    expect(runBdat([bytes('a\n.\nb\r'), bytes('\n.\r'), bytes('\n')], defaults)).toEqual({
+      done: true,
+      kind: 'complete',
+      message: 'a\r\n.\r\nb\r\n.\r\n',
+      sizeBytes: 12,
+      rest: '',
+    });
   });
 });

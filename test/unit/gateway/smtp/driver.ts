@@ -18,6 +18,7 @@ export const SETTINGS: SessionSettings = Object.freeze({
   maxMessageBytes: 10_000,
   maxRecipients: 3,
   maxBadCommands: 5,
+  maxJunkCommands: 100,
   tlsAvailable: true,
   requireTls: false,
   isOverMemoryBudget: () => false,
@@ -65,6 +66,8 @@ export class SessionDriver {
   readonly actions: SessionAction[] = [];
   #state: SessionState;
   #last: readonly SessionAction[];
+  /** The kept BDAT chunks of the message being sent. */
+  #bdatParts: Buffer[] = [];
 
   constructor(options: DriverOptions = {}) {
     this.settings = { ...SETTINGS, ...options.settings };
@@ -158,13 +161,23 @@ export class SessionDriver {
     return this.endData({ kind: 'complete', chunks: [bytes], sizeBytes: bytes.length }, now);
   }
 
-  /** The bytes of a BDAT chunk, as the shell reads them (nothing when the chunk is discarded). */
+  /**
+   * The bytes of a BDAT chunk, as the shell reads them (nothing when the chunk is discarded): kept
+   * chunks are collected, and the LAST one ends the message with all of them, as the reader does.
+   */
   chunk(...parts: string[]): string {
-    return this.dispatch({
-      type: 'bdat-chunk',
-      chunks: parts.map((p) => Buffer.from(p)),
-      now: NOW,
-    });
+    const state = this.#state;
+    let outcome: DataOutcome | null = null;
+    if (state.phase === 'bdat' && state.discard === null) {
+      if (state.tx?.bdat === null) this.#bdatParts = [];
+      this.#bdatParts.push(...parts.map((p) => Buffer.from(p)));
+      if (state.last) {
+        const chunks = this.#bdatParts;
+        const sizeBytes = chunks.reduce((sum, c) => sum + c.length, 0);
+        outcome = { kind: 'complete', chunks, sizeBytes };
+      }
+    }
+    return this.dispatch({ type: 'bdat-chunk', outcome, now: NOW });
   }
 }
 

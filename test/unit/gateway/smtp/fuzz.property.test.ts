@@ -151,7 +151,11 @@ class ShellModel {
           this.#dataStart = this.#consumed();
           break;
         case 'receive-bdat':
-          this.#reader.expectBdat(action.sizeBytes, action.keep);
+          this.#reader.expectBdat(action, {
+            maxMessageBytes: this.#policy.settings.maxMessageBytes,
+            bareLf: this.#policy.bareLf,
+            longLines: this.#policy.longLines,
+          });
           break;
         case 'start-tls':
           // RFC 3207 §4.2: what was pipelined after STARTTLS is dropped, as the shell does.
@@ -608,6 +612,19 @@ describe('the core fed random bytes, as the shell reads them', () => {
     },
   );
 
+  const BREAK = '221 2.7.0 Error: I can break rules, too. Goodbye.\r\n';
+  /** One transcript ends in the 221 for input behind a refused DATA, and the other agrees before it. */
+  const agreeUntilBreak = (x: string, y: string): boolean =>
+    [
+      [x, y],
+      [y, x],
+    ].some(([broken = '', other = '']) => {
+      const at = broken.lastIndexOf(BREAK);
+      return (
+        at !== -1 && at + BREAK.length === broken.length && other.startsWith(broken.slice(0, at))
+      );
+    });
+
   it('gives the same replies and hook calls however the same bytes are cut', () => {
     let messages = 0;
     fc.assert(
@@ -650,7 +667,11 @@ describe('the core fed random bytes, as the shell reads them', () => {
           };
           const a = run(pointsA);
           const b = run(pointsB);
-          expect(b.transcript).toBe(a.transcript);
+          // One reply depends on the cut by design: input already waiting behind a refused DATA
+          // ends the session at once (RFC 2920 §3.1), where the same line arriving later may be
+          // a RSET that lets it go on. Up to that 221 the two runs must agree exactly.
+          if (b.transcript !== a.transcript)
+            expect(agreeUntilBreak(a.transcript, b.transcript)).toBe(true);
           messages += a.acceptedMessages;
         },
       ),

@@ -108,6 +108,46 @@ describe('InputBuffer.nextLine', () => {
   });
 });
 
+describe('InputBuffer work on trickled input', () => {
+  /** Runs `body` counting Buffer#indexOf calls and the bytes they could have searched. */
+  function countSearches(body: () => void): { calls: number; bytes: number } {
+    const original = Buffer.prototype.indexOf;
+    const counted = { calls: 0, bytes: 0 };
+    Buffer.prototype.indexOf = function indexOf(
+      this: Buffer,
+      ...args: Parameters<typeof original>
+    ) {
+      counted.calls += 1;
+      counted.bytes += this.length - (typeof args[1] === 'number' ? args[1] : 0);
+      return original.apply(this, args);
+    } as typeof original;
+    try {
+      body();
+    } finally {
+      Buffer.prototype.indexOf = original;
+    }
+    return counted;
+  }
+
+  it('searches each byte of a line sent one byte per chunk once, not once per chunk', () => {
+    const lineBytes = 4000;
+    const input = new InputBuffer();
+    let lines: Read[] = [];
+    const work = countSearches(() => {
+      for (let k = 0; k < lineBytes; k += 1) {
+        input.push(bytes('x'));
+        expect(drain(input, 12_288)).toEqual([]);
+      }
+      input.push(bytes('\r\n'));
+      lines = drain(input, 12_288);
+    });
+    expect(lines).toEqual(['x'.repeat(lineBytes)]);
+    // Linear: one search per chunk, each over that chunk alone (rescanning was 8 million calls).
+    expect(work.calls).toBeLessThanOrEqual(lineBytes + 2);
+    expect(work.bytes).toBeLessThanOrEqual(lineBytes + 2);
+  });
+});
+
 describe('InputBuffer.takeBytes', () => {
   it('returns null until that many bytes are held, and takes nothing meanwhile', () => {
     const input = new InputBuffer();

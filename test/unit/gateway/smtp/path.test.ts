@@ -6,7 +6,10 @@ const path = (address: string, params: Record<string, string | true> = {}, utf8 
   ok: true,
   path: { address, params, utf8 },
 });
-const problem = (kind: 'syntax' | 'address' | 'duplicate-param', detail: string) => ({
+const problem = (
+  kind: 'syntax' | 'address' | 'address-literal' | 'duplicate-param',
+  detail: string,
+) => ({
   ok: false,
   problem: kind,
   detail,
@@ -43,9 +46,7 @@ describe('parsePathArgument', () => {
   it('tolerates a space after the colon and a bare address without brackets', () => {
     expect(parsePathArgument('FROM: <a@b.c>', 'FROM')).toEqual(path('a@b.c'));
     expect(parsePathArgument('FROM:a@b.c', 'FROM')).toEqual(path('a@b.c'));
-    expect(parsePathArgument('TO:a@b.c NOTIFY=NEVER', 'TO')).toEqual(
-      path('a@b.c', { NOTIFY: 'NEVER' }),
-    );
+    expect(parsePathArgument('TO:a@b.c XFOO=1', 'TO')).toEqual(path('a@b.c', { XFOO: '1' }));
   });
 
   it('keeps a quoted local part with its quotes, even with a space, "@" or ">" inside', () => {
@@ -82,6 +83,59 @@ describe('parsePathArgument', () => {
     expect(parsePathArgument('TO:<a@[IPv6:2001:db8::1]>', 'TO')).toEqual(
       path('a@[IPv6:2001:db8::1]'),
     );
+  });
+
+  it.each([
+    '[255.255.255.255]',
+    '[0.0.0.0]',
+    '[IPv6:::1]',
+    '[IPv6:::]',
+    '[ipv6:2001:DB8:0:0:0:0:0:1]',
+    '[IPv6:1:2:3:4:5:6:7:8]',
+    '[IPv6:1:2:3:4:5:6:7::]',
+    '[IPv6:::ffff:192.0.2.1]',
+    '[IPv6:1:2:3:4:5:6:192.0.2.1]',
+    '[x-tag:anything]',
+  ])('accepts the valid address literal %s (RFC 5321 §4.1.3, RFC 4291 §2.2)', (literal) => {
+    expect(parsePathArgument(`FROM:<x@${literal}>`, 'FROM')).toEqual(path(`x@${literal}`));
+  });
+
+  it.each([
+    '[300.1.1.1]',
+    '[1.2.3.256]',
+    '[1.2.3]',
+    '[1.2.3.4.5]',
+    '[1234.1.1.1]',
+    '[IPv6:zz::1]',
+    '[IPv6::::]',
+    '[IPv6:1:::2]',
+    '[IPv6::1:2]',
+    '[IPv6:12345::1]',
+    '[IPv6:1:2:3:4:5:6:7:8:9]',
+    '[IPv6:1:2:3:4:5:6:7]',
+    '[IPv6:1::2:3:4:5:6:7:8]',
+    '[IPv6:1::2::3]',
+    '[IPv6:::ffff:300.1.1.1]',
+    '[IPv6:::1.2.3.4:5]',
+    '[IPv6:fe80::1%eth0]',
+    '[IPv6:1.2.3.4::]',
+    '[1.2.3.4',
+  ])('refuses the invalid address literal %s', (literal) => {
+    expect(parsePathArgument(`TO:<x@${literal}>`, 'TO')).toEqual(
+      problem('address-literal', 'invalid address literal'),
+    );
+  });
+
+  it.each([
+    'foo.@example.com',
+    'a..b@example.com',
+    '.foo@example.com',
+    'SRS1=HHH2=forwarder.example==HHH1=TT=example.org=first.last@forwarder.example',
+    'SRS1=HHH2=forwarder.example==HHH1=TT=example.org=firstname.middlename.lastname.department@forwarder.example',
+    `${'l'.repeat(200)}@example.com`,
+  ])('accepts %s as sent, as Postfix does', (address) => {
+    expect(parsePathArgument(`FROM:<${address}>`, 'FROM')).toEqual(path(address));
+    expect(parsePathArgument(`TO:<${address}>`, 'TO')).toEqual(path(address));
   });
 
   it('flags a non-ASCII address as needing SMTPUTF8', () => {
@@ -133,18 +187,16 @@ describe('parsePathArgument', () => {
     ['<a@b..c>', 'invalid domain'],
     ['<a@-b.c>', 'invalid domain'],
     ['<a@b_c.d>', 'invalid domain'],
-    ['<a@[300.1]>', 'invalid domain'],
-    ['<a..b@c.d>', 'invalid local part'],
-    ['<.a@c.d>', 'invalid local part'],
+    ['<.@c.d>', 'invalid local part'],
+    ['<..@c.d>', 'invalid local part'],
     ['<a b@c.d>', 'invalid local part'],
-    [`<${'l'.repeat(65)}@c.d>`, 'local part too long'],
-    [`<a@${'d'.repeat(250)}.example>`, 'address too long'],
+    [`<a@${'d'.repeat(250)}.example>`, 'invalid domain'],
   ])('refuses the address %s: %s', (text, detail) => {
     expect(parsePathArgument(`TO:${text}`, 'TO')).toEqual(problem('address', detail));
   });
 
-  it('accepts a local part of exactly 64 octets', () => {
-    const local = 'l'.repeat(64);
+  it('accepts a local part over 64 octets: the command line limit bounds it, not RFC 5321 §4.5.3.1.1', () => {
+    const local = 'l'.repeat(65);
     expect(parsePathArgument(`TO:<${local}@c.d>`, 'TO')).toEqual(path(`${local}@c.d`));
   });
 });

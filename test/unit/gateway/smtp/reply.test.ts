@@ -79,7 +79,7 @@ describe('replies', () => {
       for (const text of resolve(value).lines) expect(text, name).toMatch(/^[\x20-\x7e]*$/);
   });
 
-  it('close the session exactly for 421s, the HTTP refusal, the early talker and QUIT', () => {
+  it('close the session exactly for 421s, the HTTP refusal, the early talker, QUIT and input behind a refused DATA', () => {
     const closers = Object.entries(replies)
       .filter(([, value]) => resolve(value).close === true)
       .map(([name]) => name)
@@ -87,6 +87,7 @@ describe('replies', () => {
     expect(closers).toEqual(
       [
         'authLockedOut',
+        'breakingRules',
         'bye',
         'dataTimeout',
         'earlyTalker',
@@ -94,7 +95,9 @@ describe('replies', () => {
         'httpRefused',
         'shuttingDown',
         'timeout',
+        'sessionExpired',
         'tooManyErrors',
+        'tooManyJunkCommands',
       ].sort(),
     );
   });

@@ -134,7 +134,11 @@ const dataOutcome: fc.Arbitrary<DataOutcome> = fc.oneof(
   { weight: 1, arbitrary: fc.nat().map((n): DataOutcome => ({ kind: 'too-large', sizeBytes: n })) },
   {
     weight: 1,
-    arbitrary: fc.constantFrom<DataOutcome>({ kind: 'bare-lf' }, { kind: 'long-line' }),
+    arbitrary: fc.constantFrom<DataOutcome>(
+      { kind: 'bare-lf' },
+      { kind: 'long-line' },
+      { kind: 'over-budget' },
+    ),
   },
 );
 
@@ -163,13 +167,7 @@ const strayEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
   },
   {
     weight: 4,
-    arbitrary: fc.array(fc.uint8Array({ maxLength: 10 }), { maxLength: 3 }).map(
-      (cs): SessionEvent => ({
-        type: 'bdat-chunk',
-        chunks: cs.map((c) => Buffer.from(c)),
-        now: NOW,
-      }),
-    ),
+    arbitrary: dataOutcome.map((o): SessionEvent => ({ type: 'bdat-chunk', outcome: o, now: NOW })),
   },
 );
 
@@ -213,10 +211,15 @@ const settings: fc.Arbitrary<SessionSettings> = fc
     isOverMemoryBudget: () => overBudget,
   }));
 
-/** The BDAT chunk bytes the I/O shell would deliver: the declared size when kept, nothing when not. */
+/** The BDAT chunk the I/O shell would report: the message's outcome after a kept LAST chunk. */
 function chunkFor(state: Extract<SessionState, { phase: 'bdat' }>): SessionEvent {
-  const chunks = state.discard === null ? [Buffer.alloc(state.chunkBytes, 0x61)] : [];
-  return { type: 'bdat-chunk', chunks, now: NOW };
+  if (state.discard !== null || !state.last) return { type: 'bdat-chunk', outcome: null, now: NOW };
+  const chunks = [Buffer.alloc(state.chunkBytes, 0x61)];
+  return {
+    type: 'bdat-chunk',
+    outcome: { kind: 'complete', chunks, sizeBytes: state.chunkBytes },
+    now: NOW,
+  };
 }
 
 const ACCEPTED: HookOutcome = { ok: true, response: { action: 'accept' } };

@@ -142,6 +142,19 @@ describe('AUTH', () => {
     expect(s.closed).toBe(true);
   });
 
+  it('closes with 421 4.7.0 when the address was locked out while the client answered the challenge', () => {
+    let locked = false;
+    const s = secure({ isLockedOut: () => locked });
+    expect(s.send('AUTH LOGIN')).toBe('334 VXNlcm5hbWU6\r\n');
+    expect(s.send(b64('joe'))).toBe('334 UGFzc3dvcmQ6\r\n');
+    locked = true; // other sessions from the same address started attempts meanwhile
+    expect(s.send(b64('pw'))).toBe(
+      '421 4.7.0 Too many failed authentication attempts, try again later\r\n',
+    );
+    expect(s.hooks.some((h) => h.step === 'auth')).toBe(false);
+    expect(s.closed).toBe(true);
+  });
+
   it('refuses a second AUTH and AUTH inside a transaction with 503 5.5.1', () => {
     const s = secure();
     s.send(`AUTH PLAIN ${b64('\0joe\0pw')}`);

@@ -89,6 +89,7 @@ describe('DATA', () => {
     expect(s.send('DATA')).toBe('452 4.3.1 Insufficient system storage, try again later\r\n');
     expect(s.state.phase).toBe('command');
     over = false;
+    s.send('NOOP'); // shows the refusal was read (see 'after a refused DATA' below)
     expect(s.send('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>\r\n');
   });
 });

@@ -148,6 +148,7 @@ describe('rcpt step', () => {
     s.send('RCPT TO:<d@e.f>');
     expect(s.fail()).toBe(TEMPORARY);
     expect(s.send('DATA')).toBe('554 5.5.1 No valid recipients\r\n');
+    s.send('NOOP'); // shows the refusal was read (transition-data.test.ts, refused DATA)
     s.sendAnswered('RCPT TO:<g@h.i>');
     expect(s.send('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>\r\n');
   });
