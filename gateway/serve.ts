@@ -72,6 +72,7 @@ export async function serve(
     maxQueued: config.maxConnections,
     budget: { change: (deltaBytes) => gateway.memoryBudget.change(deltaBytes) },
   });
+  if (config.payload !== 'raw') parser.warm();
   const bridge = createBridgeHandler({
     client,
     steps: config.steps,

@@ -160,6 +160,16 @@ export class ParsePool {
     });
   }
 
+  /**
+   * Starts every worker now rather than for the first messages: a worker takes a few hundred
+   * milliseconds to load the parser, which would otherwise come out of those messages' function
+   * timeout. Idle workers do not keep the process alive.
+   */
+  warm(): void {
+    while (!this.#closed && this.#slots.size < this.#options.workers)
+      this.#stopClock(this.#spawn());
+  }
+
   /** Terminates every worker; waiting and running parses are refused with ERR_SHUTTING_DOWN. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -169,6 +169,14 @@ describe('ParsePool', () => {
     expect(budget.held()).toBe(0);
   });
 
+  it('starts its workers ahead of the first message when warmed, and parses on them', async () => {
+    const parser = pool({ workers: 2 });
+    parser.warm();
+    expect(parser.workerCount).toBe(2);
+    expect(jsonOf(await parse(parser, MESSAGE))).toMatchObject({ subject: 'Grüße' });
+    expect(parser.workerCount).toBe(2);
+  });
+
   it('answers too-large without a worker for a message over maxInputBytes', async () => {
     const parser = pool({ maxInputBytes: MESSAGE.length - 1 });
     expect(await parse(parser, MESSAGE)).toEqual({
