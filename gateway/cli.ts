@@ -6,6 +6,7 @@ import { helpText, loadConfig } from './config/index.ts';
 import { MxhookError } from './errors.ts';
 import { createMetrics } from './metrics/index.ts';
 import { serve } from './serve.ts';
+import { VERSION } from './version.ts';
 
 const USAGE = `Usage: mxhook <command> [flags]
 
@@ -15,6 +16,7 @@ Commands:
   secret         print a new random secret for MXHOOK_SIGNING_SECRET
   hash-password  read a password on standard input, print a MXHOOK_AUTH_USERS hash for it
   help           show this text
+  version        print the mxhook version (also --version, -v)
 `;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -35,6 +37,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'secret':
       process.stdout.write(`${randomBytes(32).toString('base64url')}\n`);
+      return 0;
+    case 'version':
+    case '--version':
+    case '-v':
+      process.stdout.write(`${VERSION}\n`);
       return 0;
     case undefined:
     case 'help':

@@ -50,6 +50,8 @@ export async function serve(
       level: config.logLevel,
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     });
+  // Logged, not printed: the logger is the one place operators and collectors look.
+  for (const warning of config.warnings) log.warn({ variable: warning.variable }, warning.message);
   if (config.functionUrl === null) throw new ConfigError('MXHOOK_FUNCTION_URL', 'is required');
   const keys = await importConfiguredKeys(config);
   const signingKey = keys[0];

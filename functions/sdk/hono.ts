@@ -29,7 +29,7 @@ export interface MxhookOptions<E extends Env = Env> {
   /**
    * The verification keys (see `VerifyKeys`), or a function of the context that returns them.
    * On Cloudflare Workers secrets live in `env`, not in the module scope, so pass
-   * `(c) => c.env.MXHOOK_SECRET`.
+   * `(c) => c.env.MXHOOK_SIGNING_SECRET`.
    */
   readonly keys: VerifyKeys | ((c: Context<E>) => VerifyKeys | Promise<VerifyKeys>);
   /** How far `timestamp` may be from now, in seconds. Default 300. */
@@ -133,9 +133,9 @@ async function readBodyOnce(c: Context, maxBodyBytes: number): Promise<Uint8Arra
  *
  * @example
  * ```ts
- * type Bindings = { MXHOOK_SECRET: string };
+ * type Bindings = { MXHOOK_SIGNING_SECRET: string };
  * const app = new Hono<{ Bindings: Bindings; Variables: MxhookVariables }>();
- * app.post('/hooks/:step', mxhookVerify<{ Bindings: Bindings }>({ keys: (c) => c.env.MXHOOK_SECRET }), (c) => {
+ * app.post('/hooks/:step', mxhookVerify<{ Bindings: Bindings }>({ keys: (c) => c.env.MXHOOK_SIGNING_SECRET }), (c) => {
  *   const call = c.var.mxhook;
  *   return c.json(call.step === 'rcpt' ? accept() : reject());
  * });
@@ -185,13 +185,13 @@ function checkHandlers(handlers: unknown): void {
  *
  * @example
  * ```ts
- * type Bindings = { MXHOOK_SECRET: string };
+ * type Bindings = { MXHOOK_SIGNING_SECRET: string };
  * export default mxhook<{ Bindings: Bindings }>(
  *   {
  *     rcpt: (call) => (call.rcpt.address.endsWith('@example.com') ? accept() : reject('No such user')),
  *     data: (call) => withHeaders(accept(), { 'X-Processed-By': 'mxhook' }),
  *   },
- *   { keys: (c) => c.env.MXHOOK_SECRET, audience: 'https://hooks.example.com' },
+ *   { keys: (c) => c.env.MXHOOK_SIGNING_SECRET, audience: 'https://hooks.example.com' },
  * );
  * ```
  */

@@ -135,7 +135,7 @@ function missing(): MxhookVerifyError {
  *
  * @example
  * ```ts
- * const payload = await verifyBody(rawBody, req.get('Mxhook-Signature'), process.env.MXHOOK_SECRET, {
+ * const payload = await verifyBody(rawBody, req.get('Mxhook-Signature'), process.env.MXHOOK_SIGNING_SECRET, {
  *   audience: 'https://hooks.example.com/mx',
  * });
  * ```
@@ -168,8 +168,8 @@ export async function verifyBody<S extends Step = Step>(
  * @example
  * ```ts
  * export default {
- *   async fetch(request: Request, env: { MXHOOK_SECRET: string }) {
- *     const call = await verify(request, env.MXHOOK_SECRET);
+ *   async fetch(request: Request, env: { MXHOOK_SIGNING_SECRET: string }) {
+ *     const call = await verify(request, env.MXHOOK_SIGNING_SECRET);
  *     if (call.step === 'rcpt' && call.rcpt.address.endsWith('@example.com')) {
  *       return Response.json({ action: 'accept' });
  *     }

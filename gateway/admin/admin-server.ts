@@ -3,6 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { PublicJwks } from '../../functions/sdk/sign.ts';
 import { MxhookError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+
+/** What each endpoint is for, listed at `/` so an operator opening the admin URL finds them. */
+const ENDPOINTS = {
+  '/healthz': 'liveness: 200 while the process runs',
+  '/readyz': 'readiness: 200 while accepting mail, 503 while draining',
+  '/metrics': 'Prometheus metrics',
+  '/.well-known/jwks.json': "the public keys that verify the gateway's Ed25519 signatures",
+} as const;
 
 export interface AdminServerOptions {
   readonly host: string;
@@ -54,6 +63,17 @@ export class AdminServer {
       return send(response, 405, 'text/plain', 'method not allowed\n');
     const path = new URL(request.url ?? '/', 'http://admin').pathname;
     switch (path) {
+      case '/': {
+        const listed = Object.entries(ENDPOINTS).filter(
+          ([endpoint]) => endpoint !== '/metrics' || this.#options.metrics !== undefined,
+        );
+        const index = {
+          service: 'mxhook',
+          version: VERSION,
+          endpoints: Object.fromEntries(listed),
+        };
+        return send(response, 200, 'application/json', `${JSON.stringify(index, null, 2)}\n`);
+      }
       case '/healthz':
         return send(response, 200, 'text/plain', 'ok\n');
       case '/readyz':

@@ -5,8 +5,9 @@
 // signing input), with node:crypto instead of WebCrypto: HS256 is computed incrementally and
 // synchronously (microseconds for a typical body, no thread-pool round trip, no copy of the
 // body in base64url); only large bodies yield to the event loop between pieces.
-import { createHmac, KeyObject, sign } from 'node:crypto';
-import { SIGNATURE_TYPE, type SigningKey } from '../../functions/sdk/sign.ts';
+import { createHmac, sign } from 'node:crypto';
+import { SIGNATURE_TYPE } from '../../functions/sdk/sign.ts';
+import type { GatewaySigningKey } from '../signing-keys.ts';
 import { Base64Encoder } from './base64-encoder.ts';
 import type { RequestBody } from './request-body.ts';
 
@@ -18,8 +19,8 @@ const SCRATCH_BYTES = 256 * 1024;
 const ED25519_ASYNC_MIN_BYTES = 256 * 1024;
 
 /** Returns the `Mxhook-Signature` value maker for `key`. */
-export function createBodySigner(key: SigningKey): (body: RequestBody) => Promise<string> {
-  const keyObject = KeyObject.from(key.cryptoKey);
+export function createBodySigner(key: GatewaySigningKey): (body: RequestBody) => Promise<string> {
+  const { keyObject } = key;
   const protectedHeader = Buffer.from(
     JSON.stringify({ alg: key.alg, kid: key.kid, typ: SIGNATURE_TYPE }),
   ).toString('base64url');

@@ -5,6 +5,7 @@ export type {
   AuthMode,
   BareLfPolicy,
   CidrList,
+  ConfigWarning,
   GatewayConfig,
   HostPort,
   ListenAddress,

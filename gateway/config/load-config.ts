@@ -55,14 +55,15 @@ export interface LoadConfigInput {
 
 /**
  * The only place that reads configuration. Sources by priority: flags, the environment, a
- * `.env` file in `cwd`, the defaults. An empty value means the default.
+ * `.env` file in `cwd`, the defaults. An empty value means the default. Unknown `MXHOOK_` names
+ * in the environment do not stop the load: they come back in `warnings`, for the caller to log.
  *
  * @throws ConfigError (`ERR_CONFIG_INVALID`) naming the `MXHOOK_` variable at fault.
  * @example
  * const config = loadConfig({ env: process.env, argv: process.argv.slice(3), cwd: process.cwd() });
  */
 export function loadConfig(input: LoadConfigInput): GatewayConfig {
-  const settings = collectSettings({
+  const { values: settings, warnings } = collectSettings({
     env: input.env,
     argv: input.argv ?? [],
     cwd: input.cwd ?? null,
@@ -145,6 +146,7 @@ export function loadConfig(input: LoadConfigInput): GatewayConfig {
     requireAuth: flag('MXHOOK_REQUIRE_AUTH'),
     httpListen: loadHttpListen(required('MXHOOK_HTTP_LISTEN')),
     logLevel: parseOneOf('MXHOOK_LOG_LEVEL', required('MXHOOK_LOG_LEVEL'), LOG_LEVELS),
+    warnings,
   };
   checkConsistency(config, input.requireFunctionUrl !== false);
   if (config.authUsersPath !== null) {

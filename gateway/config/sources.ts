@@ -27,42 +27,64 @@ const NAMES: readonly string[] = VARIABLES.map((spec) => spec.name);
 const FLAGS: readonly string[] = NAMES.map(flagFor);
 const BOOLEAN_WORD = /^(true|false|yes|no|1|0)$/i;
 
+/** A setting that was ignored rather than refused, for the gateway to log once it has a logger. */
+export interface ConfigWarning {
+  /** The `MXHOOK_` name at fault, e.g. `MXHOOK_SECRET`. */
+  readonly variable: string;
+  /** What was wrong and what was done, e.g. `unknown variable in the environment, ignored`. */
+  readonly message: string;
+}
+
+export interface Settings {
+  readonly values: ReadonlyMap<VariableName, string>;
+  readonly warnings: readonly ConfigWarning[];
+}
+
 /**
  * Every variable that some source sets, with the value from the highest-priority source:
- * flags, then the environment, then `.env`. Unknown `MXHOOK_` names and unknown flags are
- * errors, so a typo cannot silently leave a default in place.
+ * flags, then the environment, then `.env`. Unknown flags and unknown names in `.env` are
+ * errors, so a typo cannot silently leave a default in place. Unknown names in the environment
+ * are only warnings: the environment is shared with other programs (a function run from the
+ * same shell has its own `MXHOOK_` settings), and the gateway must not refuse to start over them.
  */
-export function collectSettings(input: SourcesInput): ReadonlyMap<VariableName, string> {
-  const settings = new Map<VariableName, string>();
+export function collectSettings(input: SourcesInput): Settings {
+  const values = new Map<VariableName, string>();
+  const warnings: ConfigWarning[] = [];
   const layers = [
     input.cwd === null ? null : fromDotenv(input.cwd),
-    fromEnvironment(input.env, 'in the environment'),
+    fromEnvironment(input.env, (variable, hint) =>
+      warnings.push({ variable, message: `unknown variable in the environment, ignored${hint}` }),
+    ),
     fromFlags(input.argv),
   ];
   for (const layer of layers) {
     if (layer === null) continue;
-    for (const [name, value] of layer) settings.set(name, value);
+    for (const [name, value] of layer) values.set(name, value);
   }
-  return settings;
+  return { values, warnings };
 }
 
-function known(name: string, where: string): VariableName {
-  if (variableSpec(name) !== undefined) return name as VariableName;
-  const suggestion = closest(name, NAMES);
-  throw new ConfigError(
-    name,
-    `unknown variable ${where}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
-  );
+/** ` (did you mean MXHOOK_LISTEN?)` when a known name is close to `input`, else empty. */
+function didYouMean(input: string, candidates: readonly string[]): string {
+  const suggestion = closest(input, candidates);
+  return suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`;
 }
+
+/** Called with an unknown `MXHOOK_` name and its did-you-mean hint; a source that refuses throws. */
+type OnUnknown = (variable: string, hint: string) => void;
 
 function fromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
-  where: string,
+  onUnknown: OnUnknown,
 ): Map<VariableName, string> {
   const values = new Map<VariableName, string>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(VARIABLE_PREFIX) || value === undefined) continue;
-    values.set(known(name, where), value);
+    if (variableSpec(name) !== undefined) {
+      values.set(name as VariableName, value);
+      continue;
+    }
+    onUnknown(name, didYouMean(name, NAMES));
   }
   return values;
 }
@@ -78,7 +100,9 @@ function fromDotenv(cwd: string): Map<VariableName, string> | null {
   }
   // parseEnv only parses: process.env is left alone, so this file cannot leak settings into
   // libraries or child processes.
-  return fromEnvironment(parseEnv(text), `in ${path}`);
+  return fromEnvironment(parseEnv(text), (variable, hint) => {
+    throw new ConfigError(variable, `unknown variable in ${path}${hint}`);
+  });
 }
 
 function fromFlags(argv: readonly string[]): Map<VariableName, string> {
@@ -97,11 +121,7 @@ function fromFlags(argv: readonly string[]): Map<VariableName, string> {
     const name = variableForFlag(flagName);
     const spec = variableSpec(name);
     if (spec === undefined || flagFor(name) !== flag) {
-      const suggestion = closest(flag, FLAGS);
-      throw new ConfigError(
-        name,
-        `unknown flag ${flag}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`,
-      );
+      throw new ConfigError(name, `unknown flag ${flag}${didYouMean(flag, FLAGS)}`);
     }
     let value: string;
     if (equals !== -1) {

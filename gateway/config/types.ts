@@ -3,8 +3,9 @@ import type { Step } from '../../functions/sdk/wire.ts';
 import type { CidrList } from '../net/cidr.ts';
 import type { SigningKeyFile, TlsFiles } from './parse-keys.ts';
 import type { HostPort, ListenAddress } from './parse-network.ts';
+import type { ConfigWarning } from './sources.ts';
 
-export type { CidrList, HostPort, ListenAddress, SigningKeyFile, TlsFiles };
+export type { CidrList, ConfigWarning, HostPort, ListenAddress, SigningKeyFile, TlsFiles };
 
 export const PAYLOAD_MODES = ['raw', 'parsed', 'both'] as const;
 export type PayloadMode = (typeof PAYLOAD_MODES)[number];
@@ -94,4 +95,6 @@ export interface GatewayConfig {
   readonly httpListen: HostPort | null;
   /** MXHOOK_LOG_LEVEL */
   readonly logLevel: LogLevel;
+  /** Unknown `MXHOOK_` names in the environment: ignored, and logged once at start. */
+  readonly warnings: readonly ConfigWarning[];
 }

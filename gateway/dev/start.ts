@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type GatewayConfig, loadConfig } from '../config/index.ts';
 import { ConfigError, MxhookError } from '../errors.ts';
+import { createMetrics } from '../metrics/index.ts';
 import { type RunningGateway, serve } from '../serve.ts';
 import {
   freePort,
@@ -171,11 +172,18 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const functionUrl = config.functionUrl ?? new URL(`http://127.0.0.1:${workerPort}/mxhook/`);
   let running: RunningGateway;
+  // Metrics on, as under `mxhook serve`: the banner's admin URL lists them, and a local
+  // Prometheus or a curl can be tried against them before deploying.
+  const metrics = createMetrics();
   try {
     running = await serve(
       { ...config, functionUrl, signingSecrets: secrets },
-      // Logs to stderr, synchronously, so stdout carries only the banner, and it comes last.
-      { logger: pino({ level: config.logLevel }, pino.destination({ dest: 2, sync: true })) },
+      {
+        // Logs to stderr, synchronously, so stdout carries only the banner, and it comes last.
+        logger: pino({ level: config.logLevel }, pino.destination({ dest: 2, sync: true })),
+        observer: metrics.observer,
+        metrics,
+      },
     );
   } catch (error) {
     await worker.stop();

@@ -9,9 +9,11 @@ import {
 } from 'prom-client';
 import { STEPS } from '../../functions/sdk/wire.ts';
 import type { GatewayObserver } from '../server/observer.ts';
+import { VERSION } from '../version.ts';
 import {
   CODE_CLASSES,
   HOOK_OUTCOMES,
+  labelValue,
   REJECTION_REASONS,
   REPLY_STEPS,
   TRANSACTION_OUTCOMES,
@@ -19,6 +21,17 @@ import {
 import { MetricsObserver } from './metrics-observer.ts';
 
 export const METRIC_PREFIX = 'mxhook_';
+
+/**
+ * prom-client's default metrics that are gauges named `…_total`, a suffix Prometheus reserves for
+ * counters. Each is the sum over its unsuffixed sibling's `type` label (`nodejs_active_handles`
+ * …), so removing it loses nothing a query cannot add up.
+ */
+const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
 
 /**
  * Function call latency buckets, in seconds: from a function on the same host (about 1 ms) to the
@@ -29,7 +42,11 @@ export const CALL_LATENCY_BUCKETS: readonly number[] = [
 ];
 
 export interface MetricsOptions {
-  /** Also export prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC); default true. */
+  /**
+   * Also export prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC) under
+   * their usual names (`process_cpu_seconds_total`, `nodejs_heap_size_used_bytes` …), without the
+   * `mxhook_` prefix, so existing Node.js dashboards and alerts work unchanged; default true.
+   */
   readonly processMetrics?: boolean;
 }
 
@@ -81,11 +98,20 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   counter(registry, 'sessions_total', 'SMTP sessions opened.', [], () => [
     [{}, observer.sessionsTotal],
   ]);
-  const transactionLabels = TRANSACTION_OUTCOMES.map((outcome) => ({ outcome }));
+  const build = new Gauge({
+    name: `${METRIC_PREFIX}build_info`,
+    help: 'Always 1; the labels say which mxhook version runs on which Node.js version.',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  });
+  build.set({ version: VERSION, node_version: process.versions.node }, 1);
+  const transactionLabels = TRANSACTION_OUTCOMES.map((outcome) => ({
+    outcome: labelValue(outcome),
+  }));
   counter(
     registry,
     'transactions_total',
-    'Mail transactions ended, by outcome: accepted, rejected, deferred or failed (the data function), too-large, or refused (bare LF, long line).',
+    'Mail transactions ended, by outcome: accepted, rejected, deferred or failed (the data function), too_large, or refused (bare LF, long line).',
     ['outcome'],
     () => transactionLabels.map((labels, i) => [labels, observer.transactions[i]!]),
   );
@@ -97,7 +123,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     ['step', 'code'],
     () => replyLabels.map((labels, i) => [labels, observer.replies[i]!]),
   );
-  const rejectionLabels = REJECTION_REASONS.map((reason) => ({ reason }));
+  const rejectionLabels = REJECTION_REASONS.map((reason) => ({ reason: labelValue(reason) }));
   counter(
     registry,
     'rejections_total',
@@ -120,8 +146,10 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     [],
     () => [[{}, observer.receivedBytes]],
   );
-  if (options.processMetrics ?? true)
-    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
 
   return {
     observer,

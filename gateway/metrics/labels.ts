@@ -73,6 +73,14 @@ export const REPLY_REASON_INDEX: ReadonlyMap<Reply, number> = new Map(
   REPLY_REASONS.map(([reply, reason]) => [reply, REJECTION_REASON_INDEX.get(reason)!]),
 );
 
+/**
+ * A label value as exported: underscores for the hyphens the gateway's own names use
+ * (`too-large` → `too_large`), the snake case Prometheus label values conventionally take.
+ */
+export function labelValue(name: string): string {
+  return name.replaceAll('-', '_');
+}
+
 function indexOf<T>(values: readonly T[]): ReadonlyMap<T, number> {
   return new Map(values.map((value, index) => [value, index]));
 }

@@ -18,6 +18,7 @@ import type {
 } from '../smtp/session-state.ts';
 import { startSession, transition } from '../smtp/transition.ts';
 import { ClientDeadline } from './client-deadline.ts';
+import { errorForLog } from './logger.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver, ReplyStep } from './observer.ts';
 import { outcomeWithoutHook, startHook } from './run-hook.ts';
@@ -149,7 +150,7 @@ export class SmtpConnection {
   static readonly #onSocketData = SmtpConnection.#listener((s, chunk: Buffer) => s.#onData(chunk));
   static readonly #onSocketTimeout = SmtpConnection.#listener((s) => s.#onTimeout());
   static readonly #onSocketError = SmtpConnection.#listener((s, error: Error) =>
-    s.#log.debug({ err: error.message }, 'socket error'),
+    s.#log.debug({ error: errorForLog(error) }, 'socket error'),
   );
   static readonly #onSocketClose = SmtpConnection.#listener((s) => s.#onClose());
   static readonly #onSocketDrain = SmtpConnection.#listener((s) => s.#pump());
@@ -267,7 +268,12 @@ export class SmtpConnection {
         case 'transaction-end':
           this.#options.observer.transactionEnded?.(action.outcome);
           this.#log.info(
-            { queueId: action.queueId, outcome: action.outcome, headers: action.headers },
+            {
+              queueId: action.queueId,
+              outcome: action.outcome,
+              headers: action.headers,
+              ...action.summary,
+            },
             'transaction ended',
           );
           break;
@@ -353,7 +359,8 @@ export class SmtpConnection {
       // never sees the attempt as neither in flight nor counted.
       settleAttempt?.();
       this.#cancelCall = null;
-      durationMs = performance.now() - started;
+      // A tenth of a millisecond is finer than any function answers; more digits are timer noise.
+      durationMs = Math.round((performance.now() - started) * 10) / 10;
       return outcome;
     });
     const delay =
@@ -408,7 +415,7 @@ export class SmtpConnection {
       },
       handshakeFailed: (error) => {
         this.#options.observer.tlsHandshake?.(false);
-        this.#log.info({ err: error.message }, 'tls handshake failed');
+        this.#log.info({ error: errorForLog(error) }, 'tls handshake failed');
       },
     });
     secure.setTimeout(this.#options.idleTimeoutMs);

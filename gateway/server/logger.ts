@@ -55,6 +55,16 @@ export function redactSecrets(value: unknown, depth = 0, parentKey = ''): unknow
   return copy ?? value;
 }
 
+/**
+ * An error as a log line carries it: a code to match on (Node's or ours, else the error's name)
+ * and its message. Not the stack: these are expected failures, and one line each.
+ */
+export function errorForLog(error: unknown): { readonly code: string; readonly message: string } {
+  if (!(error instanceof Error)) return { code: 'ERR_UNKNOWN', message: String(error) };
+  const { code } = error as { code?: unknown };
+  return { code: typeof code === 'string' ? code : error.name, message: error.message };
+}
+
 export interface LoggerOptions {
   readonly level: Level | 'silent';
   /** Where the JSON lines go; standard output by default. */

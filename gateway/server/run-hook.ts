@@ -78,13 +78,17 @@ async function answerOf(
     const response = await Promise.race([invoke(), stopped]);
     // undefined accepts every step but data: a data hook must say so explicitly.
     if (response === undefined)
-      return call.step === 'data' ? { ok: false, error: 'ERR_HOOK_RESPONSE: no answer' } : ACCEPT;
+      return call.step === 'data'
+        ? { ok: false, error: { code: 'ERR_HOOK_RESPONSE', message: 'no answer' } }
+        : ACCEPT;
     return { ok: true, response };
   } catch (error) {
-    const code = error instanceof MxhookError ? error.code : 'ERR_HOOK_THREW';
     return {
       ok: false,
-      error: `${code}: ${error instanceof Error ? error.message : String(error)}`,
+      error: {
+        code: error instanceof MxhookError ? error.code : 'ERR_HOOK_THREW',
+        message: error instanceof Error ? error.message : String(error),
+      },
     };
   }
 }

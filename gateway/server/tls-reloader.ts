@@ -2,6 +2,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { errorForLog } from './logger.ts';
 import type { TlsPair } from './tls-store.ts';
 
 export interface TlsReloaderOptions {
@@ -51,12 +52,15 @@ export class TlsReloader {
         // Not persistent: watching alone must not keep the process alive after stop().
         const watcher = watch(directory, { persistent: false }, () => this.#schedule());
         watcher.on('error', (error) =>
-          this.#options.log.warn({ directory, err: error.message }, 'certificate watch failed'),
+          this.#options.log.warn(
+            { directory, error: errorForLog(error) },
+            'certificate watch failed',
+          ),
         );
         this.#watchers.push(watcher);
       } catch (error) {
         this.#options.log.warn(
-          { directory, err: error instanceof Error ? error.message : String(error) },
+          { directory, error: errorForLog(error) },
           'cannot watch certificate directory; reload with SIGHUP',
         );
       }
@@ -76,7 +80,7 @@ export class TlsReloader {
       this.#options.apply(pairs);
     } catch (error) {
       log.error(
-        { trigger, err: error instanceof Error ? error.message : String(error) },
+        { trigger, error: errorForLog(error) },
         'certificate reload failed, keeping the certificates in use',
       );
       return false;

@@ -5,7 +5,7 @@ import { interpretResponse } from '../../functions/sdk/interpret.ts';
 import type { Step } from '../../functions/sdk/wire.ts';
 import { replies } from './replies.ts';
 import type { Reply } from './reply.ts';
-import type { HookOutcome } from './session-state.ts';
+import type { HookFailure, HookOutcome } from './session-state.ts';
 
 export interface Decision {
   readonly reply: Reply;
@@ -15,7 +15,7 @@ export interface Decision {
   /** Headers the data answer asked to record. */
   readonly headers: Readonly<Record<string, string>>;
   /** Why the call counts as failed, for the log; null when it did not fail. */
-  readonly failure: string | null;
+  readonly failure: HookFailure | null;
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -23,7 +23,8 @@ const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 export function decide(step: Step, outcome: HookOutcome): Decision {
   if (!outcome.ok) return failed(step, outcome.error);
   const interpreted = interpretResponse(step, outcome.response);
-  if (!interpreted.ok) return failed(step, `ERR_HOOK_RESPONSE: ${interpreted.reason}`);
+  if (!interpreted.ok)
+    return failed(step, { code: 'ERR_HOOK_RESPONSE', message: interpreted.reason });
   const { code, enhanced, lines } = interpreted.reply;
   const accepted = (STEP_CODES[step].accept as readonly number[]).includes(code);
   // 421 closes the connection at any step (RFC 5321 §3.8); so does refusing the connection itself.
@@ -44,7 +45,7 @@ function failureReply(step: Step): Reply {
   return replies.hookFailed;
 }
 
-function failed(step: Step, why: string): Decision {
+function failed(step: Step, why: HookFailure): Decision {
   return {
     reply: failureReply(step),
     accepted: false,

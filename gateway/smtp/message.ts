@@ -1,5 +1,6 @@
 // The end of a message: DATA's end marker or BDAT's chunks become the data call, or a refusal.
 import type { DataOutcome } from './data-decoder.ts';
+import { findMessageId } from './message-id.ts';
 import { receivedHeader } from './received.ts';
 import { replies } from './replies.ts';
 import type { Reply } from './reply.ts';
@@ -10,6 +11,7 @@ import type {
   SessionSettings,
   Transaction,
   TransactionOutcome,
+  TransactionSummary,
   Transition,
 } from './session-state.ts';
 
@@ -36,7 +38,12 @@ export function onBdatChunk(
       return clientError(ctx, (c) => ({ phase: 'command', ctx: c, tx: null }), discard, settings);
     // RFC 3030 §2: after a failed chunk, the rest of the pipelined chunks are read and discarded.
     if (last)
-      return endRefused(ctx, discard, discard === replies.messageTooBig ? 'too-large' : 'refused');
+      return endRefused(
+        ctx,
+        tx,
+        discard,
+        discard === replies.messageTooBig ? 'too-large' : 'refused',
+      );
     const failed = { ...tx, bdat: { sizeBytes, failure: discard } };
     return respond({ phase: 'command', ctx, tx: failed }, discard);
   }
@@ -62,13 +69,13 @@ function onMessageEnd(
     case 'complete':
       return callData(ctx, tx, outcome.chunks, outcome.sizeBytes, now, settings);
     case 'too-large':
-      return endRefused(ctx, replies.messageTooBig, 'too-large');
+      return endRefused(ctx, tx, replies.messageTooBig, 'too-large');
     case 'bare-lf':
-      return endRefused(ctx, replies.bareLf, 'refused');
+      return endRefused(ctx, tx, replies.bareLf, 'refused');
     case 'long-line':
-      return endRefused(ctx, replies.longLine, 'refused');
+      return endRefused(ctx, tx, replies.longLine, 'refused');
     case 'over-budget':
-      return endRefused(ctx, replies.memoryBudget, 'refused');
+      return endRefused(ctx, tx, replies.memoryBudget, 'refused');
   }
 }
 
@@ -91,7 +98,11 @@ function callData(
     now,
   });
   return {
-    state: { phase: 'waiting', ctx, pending: { step: 'data', queueId } },
+    state: {
+      phase: 'waiting',
+      ctx,
+      pending: { step: 'data', queueId, summary: summarize(tx, sizeBytes, findMessageId(chunks)) },
+    },
     actions: [
       {
         type: 'hook',
@@ -111,9 +122,27 @@ function callData(
 }
 
 /** The transaction ends without a data call; RFC 5321 §4.1.1.4 resets it after a failed DATA. */
-function endRefused(ctx: SessionContext, reply: Reply, outcome: TransactionOutcome): Transition {
+function endRefused(
+  ctx: SessionContext,
+  tx: Transaction,
+  reply: Reply,
+  outcome: TransactionOutcome,
+): Transition {
   const next = { ...ctx, transactions: ctx.transactions + 1 };
   return respond({ phase: 'command', ctx: next, tx: null }, reply, [
-    { type: 'transaction-end', outcome, queueId: null, headers: {} },
+    { type: 'transaction-end', outcome, queueId: null, headers: {}, summary: summarize(tx) },
   ]);
+}
+
+function summarize(
+  tx: Transaction,
+  sizeBytes: number | null = null,
+  messageId: string | null = null,
+): TransactionSummary {
+  return {
+    mailFrom: tx.mailFrom.address,
+    rcptTo: tx.rcptTo.map((rcpt) => rcpt.address),
+    sizeBytes,
+    messageId,
+  };
 }

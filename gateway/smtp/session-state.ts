@@ -122,7 +122,7 @@ export type PendingStep =
   | { readonly step: 'auth'; readonly mechanism: string; readonly username: string }
   | { readonly step: 'mail'; readonly mailFrom: PathWithParams; readonly smtputf8: boolean }
   | { readonly step: 'rcpt'; readonly rcpt: PathWithParams; readonly tx: Transaction }
-  | { readonly step: 'data'; readonly queueId: string };
+  | { readonly step: 'data'; readonly queueId: string; readonly summary: TransactionSummary };
 
 export type SessionState =
   | { readonly phase: 'command'; readonly ctx: SessionContext; readonly tx: Transaction | null }
@@ -153,7 +153,13 @@ export type PhaseState<P extends SessionState['phase']> = Extract<SessionState, 
 /** What a handler call ended with: the parsed response body, or why it failed. */
 export type HookOutcome =
   | { readonly ok: true; readonly response: unknown }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly error: HookFailure };
+
+/** Why a handler call failed: a stable code (`ERR_HOOK_TIMEOUT` …) and what happened. */
+export interface HookFailure {
+  readonly code: string;
+  readonly message: string;
+}
 
 export type SessionEvent =
   /** `pipelined`: more input had already arrived after this line when it was read (absent: no). */
@@ -171,6 +177,17 @@ export type SessionEvent =
   /** The answer to `admit`: the reply refusing the new client, or null when it is admitted. */
   | { readonly type: 'admission'; readonly refusal: Reply | null }
   | { readonly type: 'shutdown' };
+
+/** What the log says about a transaction, to answer "did X's mail arrive?": never the body. */
+export interface TransactionSummary {
+  /** The reverse-path; empty for the null sender `<>`. */
+  readonly mailFrom: string;
+  readonly rcptTo: readonly string[];
+  /** The message as the client sent it (after dot-unstuffing); null when it was refused unread. */
+  readonly sizeBytes: number | null;
+  /** From the message's header block; null when it has none, or the message was refused. */
+  readonly messageId: string | null;
+}
 
 /** How a transaction ended, for logs and metrics. */
 export type TransactionOutcome =
@@ -204,6 +221,7 @@ export type SessionAction =
       readonly outcome: TransactionOutcome;
       readonly queueId: string | null;
       readonly headers: Readonly<Record<string, string>>;
+      readonly summary: TransactionSummary;
     }
   /**
    * XCLIENT named a new client address: the shell runs admission for it (access lists, the

@@ -160,6 +160,7 @@ function onHookDone(
         outcome: decision.outcome,
         queueId: pending.queueId,
         headers: decision.headers,
+        summary: pending.summary,
       } as const;
       return respond({ phase: 'command', ctx: next, tx: null }, reply, [ended]);
     }

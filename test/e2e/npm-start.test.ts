@@ -168,6 +168,16 @@ describe.skipIf(!hasPython)('npm start', () => {
     expect(list.messages[0]).toMatchObject({ subject: 'Hello from mxhook', to: 'you@example.com' });
   });
 
+  it('serves the admin index the banner points at, and metrics', async () => {
+    const adminUrl = /Admin\s+(http:\/\/127\.0\.0\.1:\d+\/)/.exec(started.stdout())?.[1];
+    expect(adminUrl).toBeDefined();
+    const index = await getJson<{ endpoints: Record<string, string> }>(adminUrl!, '');
+    expect(Object.keys(index.endpoints)).toContain('/metrics');
+    const metrics = await fetch(new URL('metrics', adminUrl));
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^mxhook_sessions_open \d+$/m);
+  });
+
   it(
     'stops both on SIGINT and exits 0',
     async () => {

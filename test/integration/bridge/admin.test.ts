@@ -1,4 +1,5 @@
 // The admin HTTP server next to the bridge: liveness, readiness through a drain, and the JWKS consumers fetch.
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
 import { gated, json, startFunctionServer } from '../../helpers/function-server.ts';
@@ -37,6 +38,21 @@ describe('admin HTTP', () => {
     expect(body.keys).toHaveLength(1);
     expect(body.keys[0]!.kty).toBe('OKP');
     expect(body.keys[0]!.d).toBeUndefined();
+  });
+
+  it('lists its endpoints at / (the URL the npm start banner shows); /metrics only when enabled', async () => {
+    const fn = await startFunctionServer();
+    const bridge = await startBridge({ functionUrl: fn.url });
+    const index = await get(`${bridge.adminUrl}/`);
+    expect(index).toMatchObject({ status: 200, type: 'application/json' });
+    const manifest = JSON.parse(
+      await readFile(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const body = JSON.parse(index.text) as { endpoints: Record<string, string> };
+    expect(body).toMatchObject({ service: 'mxhook', version: manifest.version });
+    expect(Object.keys(body.endpoints)).toEqual(['/healthz', '/readyz', '/.well-known/jwks.json']);
+    for (const path of Object.keys(body.endpoints))
+      expect((await get(`${bridge.adminUrl}${path}`)).status, path).toBe(200);
   });
 
   it('refuses other paths (404) and methods (405); /metrics is 404 when not enabled', async () => {

@@ -1,7 +1,7 @@
 // The `mxhook` command as a user runs it: a child process, configured by MXHOOK_ variables, judged by exit code and output.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +133,19 @@ describe.concurrent('mxhook --help', TEST_LIMIT, () => {
     },
   );
 
+  it.each(['--version', '-v', 'version'])(
+    '`mxhook %s` prints the package version and nothing else',
+    async (command) => {
+      const manifest = JSON.parse(
+        await readFile(new URL('../../../package.json', import.meta.url), 'utf8'),
+      );
+      const result = await run([command]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toBe(`${manifest.version}\n`);
+    },
+  );
+
   it('an unknown command exits 2 and says so', async () => {
     const result = await run(['frobnicate']);
     expect(result.code).toBe(2);
@@ -188,6 +201,12 @@ describe.concurrent(
       expectOneLineNaming(await run(['serve'], keyTwice), 'MXHOOK_SIGNING_KEY');
     });
 
+    it('an unknown flag, with the did-you-mean hint', async () => {
+      const result = await run(['serve', '--max-mesage-size', '5'], goodEnv('http://127.0.0.1:9/'));
+      expectOneLineNaming(result, 'unknown flag --max-mesage-size');
+      expect(result.stderr).toContain('(did you mean --max-message-size?)');
+    });
+
     it('an SMTP listener that cannot bind names MXHOOK_LISTEN', async () => {
       const port = await portInUse();
       const env = { ...goodEnv('http://127.0.0.1:9/'), MXHOOK_LISTEN: `127.0.0.1:${port}` };
@@ -236,6 +255,42 @@ describe.concurrent('mxhook serve', TEST_LIMIT, () => {
   );
 });
 
+describe.concurrent(
+  'mxhook serve with unknown MXHOOK_ variables in the environment',
+  TEST_LIMIT,
+  () => {
+    it('starts, logs one warning per unknown name (never its value), and exits 0 after SIGTERM', async () => {
+      const fn = await startFunctionServer();
+      // A function's own settings, exported in the same shell as the gateway's.
+      const functionSecret = newSecret();
+      const env = {
+        ...goodEnv(fn.url),
+        MXHOOK_AUDIENCE: fn.url,
+        MXHOOK_LISTN: '127.0.0.1:25',
+        MXHOOK_SECRET: functionSecret,
+      };
+      const server = start(['serve'], env);
+      await smtpPortOf(server);
+      server.child.kill('SIGTERM');
+      const result = await server.finished;
+      expect(result.code).toBe(0);
+      const warnings = logLines(result.stdout)
+        .filter((line) => line['level'] === 40)
+        .map((line) => ({ variable: line['variable'], msg: line['msg'] }))
+        .sort((a, b) => String(a.variable).localeCompare(String(b.variable)));
+      expect(warnings).toEqual([
+        { variable: 'MXHOOK_AUDIENCE', msg: 'unknown variable in the environment, ignored' },
+        {
+          variable: 'MXHOOK_LISTN',
+          msg: 'unknown variable in the environment, ignored (did you mean MXHOOK_LISTEN?)',
+        },
+        { variable: 'MXHOOK_SECRET', msg: 'unknown variable in the environment, ignored' },
+      ]);
+      expect(result.stdout).not.toContain(functionSecret);
+    });
+  },
+);
+
 describe.concurrent('mxhook keygen and mxhook secret', TEST_LIMIT, () => {
   it('keygen prints a PKCS#8 PEM Ed25519 private key that MXHOOK_SIGNING_KEY accepts', async () => {
     const result = await run(['keygen']);
@@ -266,13 +321,20 @@ describe.concurrent('mxhook keygen and mxhook secret', TEST_LIMIT, () => {
   });
 });
 
+/** The gateway's pino JSON lines from its stdout. */
+function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** The SMTP port from the gateway's `listening` log line (pino JSON on stdout). */
 async function smtpPortOf(server: ReturnType<typeof start>): Promise<number> {
   const port = (): number | null => {
-    for (const line of server.output().stdout.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { msg?: string; address?: { port?: number } };
-      if (entry.msg === 'listening' && entry.address?.port) return entry.address.port;
+    for (const entry of logLines(server.output().stdout)) {
+      const address = entry['address'] as { port?: number } | undefined;
+      if (entry['msg'] === 'listening' && address?.port) return address.port;
     }
     return null;
   };

@@ -25,7 +25,8 @@ const PLAIN = Buffer.from(`\0${USERNAME}\0${PASSWORD}`).toString('base64');
 const LOGIN_USER = Buffer.from(USERNAME).toString('base64');
 const LOGIN_PASSWORD = Buffer.from(PASSWORD).toString('base64');
 const BODY_MARKER = `body-${newSecret().slice(0, 12)}`;
-const MESSAGE = `From: <a@client.test>\r\nSubject: private\r\n\r\n${BODY_MARKER}\r\n`;
+const MESSAGE_ID = `<${newSecret().slice(0, 12)}@client.test>`;
+const MESSAGE = `From: <a@client.test>\r\nMessage-ID: ${MESSAGE_ID}\r\nSubject: private\r\n\r\n${BODY_MARKER}\r\n`;
 /** Lines about the process, not about one session. */
 const PROCESS_MESSAGES = new Set(['listening', 'mxhook ready', 'shutting down', 'stopped']);
 
@@ -175,7 +176,33 @@ describe('log lines', () => {
       { level: 40, msg: 'function call failed', step: 'data', code: 451, timed: true },
     ]);
     const failure = lines.find((line) => line.msg === 'function call failed');
-    expect(failure!['error']).toMatch(/^ERR_HOOK_STATUS: /);
+    expect(failure!['error']).toEqual({ code: 'ERR_HOOK_STATUS', message: expect.any(String) });
+  });
+
+  it('round call durations to a tenth of a millisecond', () => {
+    const timed = lines.filter((line) => typeof line['durationMs'] === 'number');
+    expect(timed.length).toBeGreaterThan(0);
+    for (const line of timed) expect(String(line['durationMs'])).toMatch(/^\d+(\.\d)?$/);
+  });
+
+  it('say who sent what to whom at the end of each transaction: sender, recipients, size, Message-ID', () => {
+    const ended = lines.filter((line) => line.msg === 'transaction ended');
+    const size = Buffer.byteLength(MESSAGE);
+    const transaction = (outcome: string) => ({
+      level: 30,
+      session: expect.stringMatching(/^[0-9a-f]{16}$/),
+      queueId: expect.any(String),
+      outcome,
+      headers: {},
+      mailFrom: 'a@client.test',
+      rcptTo: ['b@mx.test'],
+      sizeBytes: size,
+      messageId: MESSAGE_ID,
+    });
+    expect(ended).toEqual([
+      expect.objectContaining(transaction('accepted')),
+      expect.objectContaining(transaction('failed')),
+    ]);
   });
 
   it('report the STARTTLS handshake with its protocol and cipher', () => {

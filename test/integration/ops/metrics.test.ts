@@ -44,6 +44,7 @@ describe('/metrics after real sessions', () => {
   let stack: OpsStack;
   let metrics: GatewayMetrics;
   let exposition: Exposition;
+  let adminIndex: { endpoints: Record<string, string> };
   const sent = { bytes: 0 };
 
   // One gateway, seven sessions, one scrape: every assertion below is about the same totals.
@@ -117,6 +118,7 @@ describe('/metrics after real sessions', () => {
 
     await allSessionsClosed(stack);
     exposition = await scrape(stack, metrics);
+    adminIndex = (await (await fetch(`${stack.adminUrl}/`)).json()) as typeof adminIndex;
     await stack.stop();
   });
 
@@ -128,7 +130,7 @@ describe('/metrics after real sessions', () => {
   it('counts transactions by outcome', () => {
     expect(exposition.value('mxhook_transactions_total', { outcome: 'accepted' })).toBe(1);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'failed' })).toBe(1);
-    expect(exposition.value('mxhook_transactions_total', { outcome: 'too-large' })).toBe(1);
+    expect(exposition.value('mxhook_transactions_total', { outcome: 'too_large' })).toBe(1);
     for (const outcome of ['rejected', 'deferred', 'refused'])
       expect(exposition.value('mxhook_transactions_total', { outcome }), outcome).toBe(0);
   });
@@ -210,16 +212,23 @@ describe('/metrics after real sessions', () => {
         .filter((sample) => sample.value !== 0)
         .map((sample) => [sample.labels['reason'], sample.value]),
     );
-    expect(nonZero).toEqual({ 'too-many-errors': 1, 'too-large': 1 });
+    expect(nonZero).toEqual({ too_many_errors: 1, too_large: 1 });
   });
 
   it('counts exactly the SMTP bytes clients sent, TLS records excluded', () => {
     expect(exposition.value('mxhook_received_bytes_total')).toBe(sent.bytes);
   });
 
-  it('exports process metrics with the mxhook_ prefix on the same endpoint', () => {
-    expect(exposition.value('mxhook_process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    expect(exposition.value('mxhook_process_resident_memory_bytes')).toBeGreaterThan(0);
-    expect(exposition.families.get('mxhook_nodejs_heap_size_used_bytes')?.type).toBe('gauge');
+  it('exports process metrics under their standard names, and the build info, on the same endpoint', () => {
+    expect(exposition.value('process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(exposition.value('process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(exposition.families.get('nodejs_heap_size_used_bytes')?.type).toBe('gauge');
+    const [build] = exposition.select('mxhook_build_info');
+    expect(build?.value).toBe(1);
+    expect(build?.labels['node_version']).toBe(process.versions.node);
+  });
+
+  it('is listed in the admin index at /', () => {
+    expect(Object.keys(adminIndex.endpoints)).toContain('/metrics');
   });
 });

@@ -205,9 +205,23 @@ describe('infra/Dockerfile', () => {
     return found[0]!.slice(keyword.length + 1);
   };
 
-  it('builds in two stages from node:24-slim, installing production dependencies only', () => {
-    expect(all('FROM').map((i) => i.split(/\s+/)[1])).toEqual(['node:24-slim', 'node:24-slim']);
+  it('builds in two stages from the same pinned Node 24 image, installing production dependencies only', () => {
+    const images = all('FROM').map((i) => i.split(/\s+/)[1]);
+    expect(images).toHaveLength(2);
+    expect(images[1]).toBe(images[0]);
+    // A full release and a Debian release (a digest may follow): never a floating `node:24-slim`.
+    expect(images[0]).toMatch(/^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
     expect(one('RUN')).toMatch(/^npm ci --omit=dev\b/);
+  });
+
+  it('pins a Node release the gateway supports', () => {
+    const [major, minor] = /^node:(\d+)\.(\d+)\./
+      .exec(all('FROM')[0]!.split(/\s+/)[1]!)!
+      .slice(1)
+      .map(Number);
+    const { engines } = JSON.parse(read('package.json')) as { engines: { node: string } };
+    const [needMajor, needMinor] = /^>=(\d+)\.(\d+)$/.exec(engines.node)!.slice(1).map(Number);
+    expect(major! > needMajor! || (major === needMajor && minor! >= needMinor!)).toBe(true);
   });
 
   it('copies only what the gateway needs, never the whole build context', () => {
@@ -292,8 +306,14 @@ describe('infra/README.md', () => {
     const metrics = createMetrics({ processMetrics: false });
     const exposition = parsePrometheus(await metrics.render());
     for (const name of exposition.families.keys()) expect(readme, name).toContain(`\`${name}\``);
-    for (const sample of exposition.samples)
-      for (const value of Object.values(sample.labels)) expect(readme, value).toContain(value);
+    for (const sample of exposition.samples) {
+      // Build info's values are versions, which change; its label names are what to document.
+      const documented =
+        sample.name === 'mxhook_build_info'
+          ? Object.keys(sample.labels).map((name) => `\`${name}\``)
+          : Object.values(sample.labels);
+      for (const text of documented) expect(readme, text).toContain(text);
+    }
   });
 });
 
@@ -455,3 +475,29 @@ function runtimeImports(entry: string): { files: Set<string>; packages: Set<stri
   visit(entry);
   return { files, packages };
 }
+
+describe('dependencies', () => {
+  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string> };
+
+  it('pins html-to-text to the exact version mailparser depends on (one copy, bounded by the gateway)', () => {
+    const mailparser = JSON.parse(read('node_modules/mailparser/package.json')) as {
+      version: string;
+      dependencies: Record<string, string>;
+    };
+    expect(pkg.dependencies['mailparser']).toBe(mailparser.version);
+    expect(pkg.dependencies['html-to-text']).toBe(mailparser.dependencies['html-to-text']);
+  });
+
+  it('are kept current by Dependabot: npm weekly in groups, and the Dockerfile base image', () => {
+    const config = parseYamlSubset(read('.github/dependabot.yml')) as Any;
+    const updates = config.updates as Any[];
+    const npm = updates.find((update) => update['package-ecosystem'] === 'npm');
+    expect(npm).toMatchObject({ directory: '/', schedule: { interval: 'weekly' } });
+    expect(Object.keys(npm!.groups as object).sort()).toEqual(['development', 'runtime']);
+    const ignored = (npm!.ignore as Any[]).map((rule) => rule['dependency-name']);
+    expect(ignored).toContain('html-to-text');
+    const docker = updates.find((update) => update['package-ecosystem'] === 'docker');
+    expect(docker).toMatchObject({ directory: '/infra', schedule: { interval: 'weekly' } });
+    expect(existsSync(join(ROOT, docker!.directory as string, 'Dockerfile'))).toBe(true);
+  });
+});

@@ -24,9 +24,9 @@ import {
   signedRequest,
 } from './helpers.ts';
 
-type Bindings = { MXHOOK_SECRET: string };
+type Bindings = { MXHOOK_SIGNING_SECRET: string };
 type WorkerEnv = { Bindings: Bindings };
-const env: Bindings = { MXHOOK_SECRET: SECRET };
+const env: Bindings = { MXHOOK_SIGNING_SECRET: SECRET };
 
 async function call(
   app: Hono<WorkerEnv>,
@@ -46,7 +46,7 @@ function app(
   handlers: StepHandlers<WorkerEnv>,
   extra: Partial<MxhookOptions<WorkerEnv>> = {},
 ): Hono<WorkerEnv> {
-  return mxhook<WorkerEnv>(handlers, { keys: (c) => c.env.MXHOOK_SECRET, now, ...extra });
+  return mxhook<WorkerEnv>(handlers, { keys: (c) => c.env.MXHOOK_SIGNING_SECRET, now, ...extra });
 }
 
 describe('mxhook()', () => {
@@ -86,7 +86,7 @@ describe('mxhook()', () => {
     });
     expect(await (await call(hooks, 'mail')).json()).toEqual({
       action: 'defer',
-      message: 'env has MXHOOK_SECRET',
+      message: 'env has MXHOOK_SIGNING_SECRET',
     });
   });
 

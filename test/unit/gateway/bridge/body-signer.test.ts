@@ -1,20 +1,30 @@
 // The streaming signer produces exactly the SDK's signBody value, and verify() accepts it.
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { importSigningKey, type SigningKey, signBody } from '../../../../functions/sdk/sign.ts';
+import { signBody } from '../../../../functions/sdk/sign.ts';
 import { verifyBody } from '../../../../functions/sdk/verify.ts';
 import { createBodySigner } from '../../../../gateway/bridge/body-signer.ts';
 import { splicedBody, wholeBody } from '../../../../gateway/bridge/request-body.ts';
+import { type GatewaySigningKey, importGatewayKey } from '../../../../gateway/signing-keys.ts';
 
+const run = promisify(execFile);
+const NODE = fileURLToPath(new URL('../../../../node_modules/.bin/node', import.meta.url));
 const SECRET = 'a-shared-secret-of-at-least-32-bytes-long';
 const now = Math.floor(Date.now() / 1000);
 const head = `{"v":1,"id":"x","step":"data","timestamp":${now},"audience":"http://fn/data","session":{},"envelope":{"mailFrom":null,"rcptTo":[]},"message":{"size":0,"raw":"`;
 
-async function keys(): Promise<SigningKey[]> {
-  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' });
+/** An HS256 key, and the same Ed25519 key given as PEM and as a JWK. */
+async function keys(): Promise<GatewaySigningKey[]> {
+  const { privateKey } = generateKeyPairSync('ed25519');
   return [
-    await importSigningKey({ secret: SECRET }),
-    await importSigningKey({ privateKey: String(pem) }),
+    await importGatewayKey({ secret: SECRET }),
+    await importGatewayKey({
+      privateKey: String(privateKey.export({ type: 'pkcs8', format: 'pem' })),
+    }),
+    await importGatewayKey({ privateKey: JSON.stringify(privateKey.export({ format: 'jwk' })) }),
   ];
 }
 
@@ -50,5 +60,16 @@ describe('createBodySigner', () => {
     const bytes = Buffer.from(`${head}aGk="}}`);
     const signature = await createBodySigner(hs256!)(wholeBody(bytes));
     await expect(verifyBody(bytes, signature, SECRET)).resolves.toMatchObject({ step: 'data' });
+  });
+});
+
+describe('createBodySigner on Node', () => {
+  it('signs with secrets, PEM and JWK keys without a deprecation (run with --throw-deprecation)', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/sign-every-key.ts', import.meta.url));
+    const { stdout, stderr } = await run(NODE, ['--throw-deprecation', fixture], {
+      timeout: 60_000,
+    });
+    expect(stderr).toBe('');
+    expect(JSON.parse(stdout)).toEqual({ signatures: 6, warnings: [] });
   });
 });

@@ -71,6 +71,7 @@ describe('loadConfig defaults', () => {
       requireAuth: false,
       httpListen: { host: '127.0.0.1', port: 9025 },
       logLevel: 'info',
+      warnings: [],
     });
     expect(config.trustedProxies.blocks).toEqual([]);
     expect(config.allowNetworks.blocks).toEqual([]);

@@ -216,19 +216,27 @@ describe('flags', () => {
 });
 
 describe('unknown variables', () => {
-  it('refuses a misspelt variable in the environment', () => {
-    const error = configError(() => loadConfig({ env: { ...BASE, MXHOOK_LISTN: '0.0.0.0:25' } }));
-    expect(error.code).toBe('ERR_CONFIG_INVALID');
-    expect(error.variable).toBe('MXHOOK_LISTN');
-    expect(error.message).toBe(
-      'MXHOOK_LISTN: unknown variable in the environment (did you mean MXHOOK_LISTEN?)',
-    );
+  it('ignores a misspelt variable in the environment with a warning that suggests the name', () => {
+    const config = loadConfig({ env: { ...BASE, MXHOOK_LISTN: '0.0.0.0:25' } });
+    expect(config.listen[0]).toMatchObject({ host: '127.0.0.1', port: 2525 });
+    expect(config.warnings).toEqual([
+      {
+        variable: 'MXHOOK_LISTN',
+        message: 'unknown variable in the environment, ignored (did you mean MXHOOK_LISTEN?)',
+      },
+    ]);
   });
 
-  it('refuses an unknown variable with nothing close to suggest', () => {
-    const error = configError(() => loadConfig({ env: { ...BASE, MXHOOK_COLOUR: 'blue' } }));
-    expect(error.variable).toBe('MXHOOK_COLOUR');
-    expect(error.message).toBe('MXHOOK_COLOUR: unknown variable in the environment');
+  it("ignores a function's own variable in the same shell, with nothing close to suggest", () => {
+    // The example Worker's setting: `wrangler dev` and the gateway are often run from one shell.
+    const config = loadConfig({ env: { ...BASE, MXHOOK_AUDIENCE: 'https://fn.example/' } });
+    expect(config.warnings).toEqual([
+      { variable: 'MXHOOK_AUDIENCE', message: 'unknown variable in the environment, ignored' },
+    ]);
+  });
+
+  it('has no warnings when every MXHOOK_ name is known', () => {
+    expect(loadConfig({ env: BASE }).warnings).toEqual([]);
   });
 
   it('refuses a misspelt variable in .env, naming the file', () => {

@@ -1,4 +1,5 @@
 // The metrics observer's mapping: what each report from the gateway does to the exported series.
+import { readFile } from 'node:fs/promises';
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { CALL_LATENCY_BUCKETS, createMetrics } from '../../../../gateway/metrics/index.ts';
@@ -19,6 +20,7 @@ const FAMILIES = {
   mxhook_rejections_total: 'counter',
   mxhook_tls_handshakes_total: 'counter',
   mxhook_received_bytes_total: 'counter',
+  mxhook_build_info: 'gauge',
 };
 
 describe('createMetrics', () => {
@@ -28,22 +30,55 @@ describe('createMetrics', () => {
       FAMILIES,
     );
     for (const family of exposition.families.values()) expect(family.help).not.toBe('');
-    expect(exposition.samples.every((sample) => sample.value === 0)).toBe(true);
-    expect(exposition.value('mxhook_transactions_total', { outcome: 'too-large' })).toBe(0);
+    const counts = exposition.samples.filter((sample) => sample.name !== 'mxhook_build_info');
+    expect(counts.every((sample) => sample.value === 0)).toBe(true);
+    expect(exposition.value('mxhook_transactions_total', { outcome: 'too_large' })).toBe(0);
     expect(exposition.value('mxhook_replies_total', { step: 'command', code: '3xx' })).toBe(0);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'bare-lf' })).toBe(0);
+    expect(exposition.value('mxhook_rejections_total', { reason: 'bare_lf' })).toBe(0);
     // A histogram series appears with its first observation, not before.
     expect(exposition.select('mxhook_function_call_duration_seconds_count')).toEqual([]);
   });
 
-  it('adds prom-client process metrics with the mxhook_ prefix to the same registry', async () => {
+  it("adds prom-client's process metrics under their standard names to the same registry", async () => {
     const metrics = createMetrics();
     expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const exposition = await scrape(metrics);
-    expect(exposition.families.get('mxhook_process_cpu_user_seconds_total')?.type).toBe('counter');
-    expect(exposition.families.get('mxhook_process_resident_memory_bytes')?.type).toBe('gauge');
-    expect(exposition.families.get('mxhook_nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
-    expect([...exposition.families.keys()].every((name) => name.startsWith('mxhook_'))).toBe(true);
+    expect(exposition.families.get('process_cpu_user_seconds_total')?.type).toBe('counter');
+    expect(exposition.families.get('process_resident_memory_bytes')?.type).toBe('gauge');
+    expect(exposition.families.get('nodejs_eventloop_lag_seconds')?.type).toBe('gauge');
+    expect(exposition.families.get('nodejs_active_handles')?.type).toBe('gauge');
+    const names = [...exposition.families.keys()];
+    expect(names.filter((name) => /^mxhook_(process|nodejs)_/.test(name))).toEqual([]);
+  });
+
+  it('names no gauge …_total (Prometheus keeps the suffix for counters), its own or prom-client’s', async () => {
+    const exposition = await scrape(createMetrics());
+    const misnamed = [...exposition.families.values()].filter(
+      (family) => family.name.endsWith('_total') && family.type !== 'counter',
+    );
+    expect(misnamed.map((family) => family.name)).toEqual([]);
+  });
+
+  it('uses underscores, never hyphens, in the label values of its own metrics', async () => {
+    const exposition = await scrape(createMetrics({ processMetrics: false }));
+    const hyphenated = exposition.samples
+      .filter((sample) => sample.name !== 'mxhook_build_info') // versions are not names
+      .flatMap((sample) => Object.values(sample.labels).filter((value) => value.includes('-')));
+    expect(hyphenated).toEqual([]);
+  });
+
+  it('exports mxhook_build_info 1 with the package and Node.js versions', async () => {
+    const manifest = JSON.parse(
+      await readFile(new URL('../../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const exposition = await scrape(createMetrics({ processMetrics: false }));
+    expect(exposition.select('mxhook_build_info')).toEqual([
+      {
+        name: 'mxhook_build_info',
+        labels: { version: manifest.version, node_version: process.versions.node },
+        value: 1,
+      },
+    ]);
   });
 
   it('uses a registry of its own, never the global one, so two gateways do not share counts', async () => {
@@ -94,14 +129,14 @@ describe('MetricsObserver', () => {
     const metrics = createMetrics({ processMetrics: false });
     const observer = metrics.observer;
     const refusals = {
-      'too-many-errors': replies.tooManyErrors,
-      'line-too-long': replies.lineTooLong,
-      'http-request': replies.httpRefused,
-      'too-large': replies.messageTooBig,
-      'too-many-recipients': replies.tooManyRecipients,
-      'memory-budget': replies.memoryBudget,
-      'bare-lf': replies.bareLf,
-      'long-line': replies.longLine,
+      too_many_errors: replies.tooManyErrors,
+      line_too_long: replies.lineTooLong,
+      http_request: replies.httpRefused,
+      too_large: replies.messageTooBig,
+      too_many_recipients: replies.tooManyRecipients,
+      memory_budget: replies.memoryBudget,
+      bare_lf: replies.bareLf,
+      long_line: replies.longLine,
     };
     for (const refusal of Object.values(refusals)) observer.reply?.('command', refusal);
     // Passed-on function answers, and refusals the shell reports itself, are not counted here.
@@ -133,14 +168,14 @@ describe('MetricsObserver', () => {
     observer.refused?.('early-talker');
     observer.refused?.('starttls-injection');
     const exposition = await scrape(metrics);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'max-connections' })).toBe(1);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'max-connections-per-ip' })).toBe(
+    expect(exposition.value('mxhook_rejections_total', { reason: 'max_connections' })).toBe(1);
+    expect(exposition.value('mxhook_rejections_total', { reason: 'max_connections_per_ip' })).toBe(
       2,
     );
     expect(exposition.value('mxhook_rejections_total', { reason: 'timeout' })).toBe(1);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'early-talker' })).toBe(1);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'starttls-injection' })).toBe(1);
-    expect(exposition.value('mxhook_rejections_total', { reason: 'access-denied' })).toBe(0);
+    expect(exposition.value('mxhook_rejections_total', { reason: 'early_talker' })).toBe(1);
+    expect(exposition.value('mxhook_rejections_total', { reason: 'starttls_injection' })).toBe(1);
+    expect(exposition.value('mxhook_rejections_total', { reason: 'access_denied' })).toBe(0);
   });
 
   it('counts transactions by outcome', async () => {
@@ -151,7 +186,7 @@ describe('MetricsObserver', () => {
     const exposition = await scrape(metrics);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'accepted' })).toBe(2);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'failed' })).toBe(1);
-    expect(exposition.value('mxhook_transactions_total', { outcome: 'too-large' })).toBe(1);
+    expect(exposition.value('mxhook_transactions_total', { outcome: 'too_large' })).toBe(1);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'refused' })).toBe(1);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'rejected' })).toBe(0);
     expect(exposition.value('mxhook_transactions_total', { outcome: 'deferred' })).toBe(0);

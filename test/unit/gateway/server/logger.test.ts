@@ -1,6 +1,12 @@
 // The gateway's logger: JSON lines in which credentials, secrets and keys are always redacted.
 import { describe, expect, it } from 'vitest';
-import { createLogger, REDACTED, redactSecrets } from '../../../../gateway/server/logger.ts';
+import { MxhookError } from '../../../../gateway/errors.ts';
+import {
+  createLogger,
+  errorForLog,
+  REDACTED,
+  redactSecrets,
+} from '../../../../gateway/server/logger.ts';
 
 function capture(): {
   lines: Record<string, unknown>[];
@@ -81,5 +87,18 @@ describe('createLogger', () => {
     createLogger({ level: 'warn', destination: out }).info('hidden');
     createLogger({ level: 'silent', destination: out }).error('hidden');
     expect(out.text()).toBe('');
+  });
+});
+
+describe('errorForLog', () => {
+  it('logs an error as an object with a code and a message, never a stack', () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    expect(errorForLog(reset)).toEqual({ code: 'ECONNRESET', message: 'read ECONNRESET' });
+    expect(errorForLog(new MxhookError('ERR_HOOK_TIMEOUT', 'too slow'))).toEqual({
+      code: 'ERR_HOOK_TIMEOUT',
+      message: 'too slow',
+    });
+    expect(errorForLog(new TypeError('bad'))).toEqual({ code: 'TypeError', message: 'bad' });
+    expect(errorForLog('thrown text')).toEqual({ code: 'ERR_UNKNOWN', message: 'thrown text' });
   });
 });

@@ -24,7 +24,7 @@ afterEach(async () => {
 
 /** A reloader over `cert.pem` in the test directory whose "read" is the file's text. */
 function setUp(options: { apply?: (pairs: readonly TlsPair[]) => void; debounceMs?: number }) {
-  const lines: { level: number; msg: string; err?: string }[] = [];
+  const lines: { level: number; msg: string; error?: { code: string; message: string } }[] = [];
   const log = pino(
     { level: 'debug' },
     { write: (line: string) => void lines.push(JSON.parse(line)) },
@@ -70,13 +70,17 @@ describe('TlsReloader', () => {
     await writeFile(path, 'unusable');
     expect(reloader.reload()).toBe(false);
     expect(applied).toEqual([]);
-    expect(lines.map((line) => [line.level, line.msg, line.err])).toEqual([
+    expect(lines.map((line) => [line.level, line.msg, line.error])).toEqual([
       [
         50,
         'certificate reload failed, keeping the certificates in use',
-        expect.stringContaining('is not a PEM certificate'),
+        { code: 'Error', message: expect.stringContaining('is not a PEM certificate') },
       ],
-      [50, 'certificate reload failed, keeping the certificates in use', 'key values mismatch'],
+      [
+        50,
+        'certificate reload failed, keeping the certificates in use',
+        { code: 'Error', message: 'key values mismatch' },
+      ],
     ]);
   });
 

@@ -52,6 +52,13 @@ export const ENDED_TOO_LARGE: SessionAction = Object.freeze({
   outcome: 'too-large',
   queueId: null,
   headers: {},
+  // The transaction of `inTransaction()`; a refused message's size and Message-ID are not read.
+  summary: {
+    mailFrom: 'sender@example.org',
+    rcptTo: ['rcpt@example.com'],
+    sizeBytes: null,
+    messageId: null,
+  },
 });
 
 export interface DriverOptions {
@@ -140,7 +147,8 @@ export class SessionDriver {
   }
 
   /** The call in flight failed (timeout, network, non-2xx …). */
-  fail(error = 'ERR_HOOK_TIMEOUT'): string {
+  fail(code = 'ERR_HOOK_TIMEOUT'): string {
+    const error = { code, message: 'the call failed' };
     return this.dispatch({ type: 'hook-done', outcome: { ok: false, error } });
   }
 

@@ -118,7 +118,7 @@ const outcome: fc.Arbitrary<HookOutcome> = fc.oneof(
     weight: 1,
     arbitrary: fc
       .constantFrom('ERR_HOOK_TIMEOUT', 'ERR_HOOK_NETWORK', 'ERR_HOOK_STATUS', 'ERR_SIGNING_KEY')
-      .map((error): HookOutcome => ({ ok: false, error })),
+      .map((code): HookOutcome => ({ ok: false, error: { code, message: 'failed' } })),
   },
 );
 

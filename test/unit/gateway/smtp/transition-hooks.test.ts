@@ -172,10 +172,18 @@ describe('rcpt step', () => {
 });
 
 describe('data step', () => {
+  const MESSAGE = 'Message-ID: <m1@client.example>\r\nSubject: hi\r\n\r\nhello\r\n';
+  /** What the transaction log line says: envelope, size as sent and Message-ID, never the body. */
+  const SUMMARY = {
+    mailFrom: 'sender@example.org',
+    rcptTo: ['rcpt@example.com'],
+    sizeBytes: MESSAGE.length,
+    messageId: '<m1@client.example>',
+  };
   const atData = (): SessionDriver => {
     const s = inTransaction();
     s.send('DATA');
-    s.endMessage('Subject: hi\r\n\r\nhello\r\n');
+    s.endMessage(MESSAGE);
     return s;
   };
 
@@ -207,7 +215,13 @@ describe('data step', () => {
   ])('replies to %s exactly and ends the transaction as %s', (_what, response, wire, outcome) => {
     const s = atData();
     expect(s.answer(response)).toBe(wire);
-    expect(s.last[0]).toEqual({ type: 'transaction-end', outcome, queueId: 'S1.1', headers: {} });
+    expect(s.last[0]).toEqual({
+      type: 'transaction-end',
+      outcome,
+      queueId: 'S1.1',
+      headers: {},
+      summary: SUMMARY,
+    });
     expect(s.send('RCPT TO:<d@e.f>')).toBe('503 5.5.1 Need MAIL command first\r\n');
   });
 
@@ -215,7 +229,13 @@ describe('data step', () => {
     const s = atData();
     expect(s.fail('ERR_HOOK_TIMEOUT')).toBe(TEMPORARY);
     expect(s.last).toEqual([
-      { type: 'transaction-end', outcome: 'failed', queueId: 'S1.1', headers: {} },
+      {
+        type: 'transaction-end',
+        outcome: 'failed',
+        queueId: 'S1.1',
+        headers: {},
+        summary: SUMMARY,
+      },
       {
         type: 'reply',
         reply: {
@@ -235,6 +255,7 @@ describe('data step', () => {
       outcome: 'accepted',
       queueId: 'S1.1',
       headers: { 'X-Verdict': 'clean' },
+      summary: SUMMARY,
     });
   });
 

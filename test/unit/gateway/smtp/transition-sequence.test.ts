@@ -282,7 +282,10 @@ describe('events that do not fit the phase are ignored', () => {
     const s = inTransaction();
     s.send('DATA');
     ignored(s, { type: 'line', line: Buffer.from('QUIT') });
-    ignored(s, { type: 'hook-done', outcome: { ok: false, error: 'ERR_HOOK_TIMEOUT' } });
+    ignored(s, {
+      type: 'hook-done',
+      outcome: { ok: false, error: { code: 'ERR_HOOK_TIMEOUT', message: 'took too long' } },
+    });
     ignored(s, { type: 'bdat-chunk', outcome: null, now: NOW });
   });
 
