@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // The `mxhook` command: serve the gateway, print help, or make signing keys.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { hashPassword } from './auth/password-hash.ts';
 import { helpText, loadConfig } from './config/index.ts';
 import { MxhookError } from './errors.ts';
 import { createMetrics } from './metrics/index.ts';
 import { serve } from './serve.ts';
+import { newSigningSecret } from './standard-webhooks-secret.ts';
 import { VERSION } from './version.ts';
 
 const USAGE = `Usage: mxhook <command> [flags]
@@ -13,7 +14,7 @@ const USAGE = `Usage: mxhook <command> [flags]
 Commands:
   serve          run the SMTP gateway (configured by MXHOOK_* variables, .env, or the flags below)
   keygen         print a new Ed25519 private key (PEM) for MXHOOK_SIGNING_KEY
-  secret         print a new random secret for MXHOOK_SIGNING_SECRET
+  secret         print a new random secret for MXHOOK_SIGNING_SECRET (either signature format)
   hash-password  read a password on standard input, print a MXHOOK_AUTH_USERS hash for it
   help           show this text
   version        print the mxhook version (also --version, -v)
@@ -36,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${await hashPassword(await readPassword())}\n`);
       return 0;
     case 'secret':
-      process.stdout.write(`${randomBytes(32).toString('base64url')}\n`);
+      process.stdout.write(`${newSigningSecret()}\n`);
       return 0;
     case 'version':
     case '--version':

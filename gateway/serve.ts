@@ -4,10 +4,10 @@ import type { DestinationStream, Logger } from 'pino';
 import { publicJwks } from '../functions/sdk/sign.ts';
 import { AdminServer } from './admin/admin-server.ts';
 import { loadUsersFile, usersFileAuth } from './auth/users-file.ts';
-import { createBodySigner } from './bridge/body-signer.ts';
 import { createBridgeHandler } from './bridge/bridge-handler.ts';
 import { FunctionClient } from './bridge/function-client.ts';
 import { DEFAULT_PARSE_POOL, ParsePool } from './bridge/parse-pool.ts';
+import { createSignatureHeaders } from './bridge/signature-headers.ts';
 import { readTlsPairs } from './config/parse-keys.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError, MxhookError } from './errors.ts';
@@ -63,7 +63,7 @@ export async function serve(
   }
   const client = new FunctionClient({
     url: config.functionUrl,
-    sign: createBodySigner(signingKey),
+    signatureHeaders: createSignatureHeaders(config.signatureFormat, signingKey),
     timeoutMs: config.functionTimeoutMs,
   });
   // A running parse is charged to the same budget as the message bytes sessions hold.
@@ -148,6 +148,7 @@ export async function serve(
       steps: config.steps,
       kid: signingKey.kid,
       alg: signingKey.alg,
+      signatureFormat: config.signatureFormat,
     },
     'mxhook ready',
   );

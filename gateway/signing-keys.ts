@@ -5,6 +5,7 @@ import { secretBytes } from '../functions/sdk/secret.ts';
 import { importSigningKey, type SigningKey, type SigningKeyInput } from '../functions/sdk/sign.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError } from './errors.ts';
+import { standardWebhooksKey } from './standard-webhooks-secret.ts';
 
 /** A signing key together with the same key material as a node:crypto KeyObject. */
 export interface GatewaySigningKey extends SigningKey {
@@ -83,7 +84,30 @@ export async function importConfiguredKeys(config: GatewayConfig): Promise<Gatew
       });
     }
     // Never the secret itself in a message: which one it was is enough.
-    add(key, 'MXHOOK_SIGNING_SECRET', `secret ${index + 1} of ${config.signingSecrets.length}`);
+    const which = `secret ${index + 1} of ${config.signingSecrets.length}`;
+    add(
+      config.signatureFormat === 'standard-webhooks'
+        ? standardWebhooksSecretKey(key, secret, which)
+        : key,
+      'MXHOOK_SIGNING_SECRET',
+      which,
+    );
   }
   return keys;
+}
+
+/**
+ * The same secret keyed as Standard Webhooks libraries key it: HMAC over the bytes its base64 stands
+ * for, not over its text as JWS does. The kid stays the text's, as it only names the secret.
+ */
+function standardWebhooksSecretKey(
+  key: GatewaySigningKey,
+  secret: string,
+  which: string,
+): GatewaySigningKey {
+  const bytes = standardWebhooksKey(secret);
+  // loadConfig already refused such a secret; this guards a config built another way.
+  if (typeof bytes === 'string')
+    throw new ConfigError('MXHOOK_SIGNING_SECRET', `${which} ${bytes}`);
+  return Object.freeze({ ...key, keyObject: createSecretKey(bytes) });
 }

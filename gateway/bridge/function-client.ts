@@ -1,15 +1,16 @@
 // POSTs signed request bodies to the function over a keep-alive undici Pool and returns the parsed JSON answer.
 import { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
-import { SIGNATURE_HEADER, type Step } from '../../functions/sdk/wire.ts';
+import type { Step } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
-import type { RequestBody } from './request-body.ts';
+import type { RequestBody, StampedBody } from './request-body.ts';
+import type { SignatureHeaders } from './signature-headers.ts';
 
 export interface FunctionClientOptions {
   /** Base URL; the step name is appended (`<url>/<step>`). */
   readonly url: URL;
-  /** Makes the `Mxhook-Signature` value for a body (see body-signer.ts). */
-  readonly sign: (body: RequestBody) => Promise<string>;
+  /** Makes the signature headers for a body (see signature-headers.ts). */
+  readonly signatureHeaders: SignatureHeaders;
   /** Upper bound on one call, in every phase (connect, headers, body). */
   readonly timeoutMs: number;
   /** Concurrent connections to the function. */
@@ -29,13 +30,13 @@ const USER_AGENT = 'mxhook/0.1';
 export class FunctionClient {
   readonly #pool: Pool;
   readonly #base: URL;
-  readonly #sign: (body: RequestBody) => Promise<string>;
+  readonly #signatureHeaders: SignatureHeaders;
   /** Each step's URL and path, resolved once rather than on every call. */
   readonly #urls = new Map<Step, { readonly href: string; readonly path: string }>();
 
   constructor(options: FunctionClientOptions) {
     this.#base = options.url;
-    this.#sign = options.sign;
+    this.#signatureHeaders = options.signatureHeaders;
     this.#pool = new Pool(options.url.origin, {
       connections: options.connections ?? 128,
       pipelining: 1,
@@ -66,12 +67,12 @@ export class FunctionClient {
    * Calls the function. Throws an MxhookError: ERR_HOOK_NETWORK (no connection, reset),
    * ERR_HOOK_STATUS (non-2xx), ERR_HOOK_RESPONSE (not JSON, too large); aborting `signal` aborts.
    */
-  async call(step: Step, body: RequestBody, signal: AbortSignal): Promise<unknown> {
-    const signature = await this.#sign(body);
+  async call(step: Step, body: StampedBody, signal: AbortSignal): Promise<unknown> {
+    const signature = await this.#signatureHeaders(body);
     const { path } = this.#urlOf(step);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      [SIGNATURE_HEADER.toLowerCase()]: signature,
+      ...signature,
       'user-agent': USER_AGENT,
     };
     try {

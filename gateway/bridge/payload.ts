@@ -4,7 +4,13 @@ import { type DataRequest, type StepRequest, WIRE_VERSION } from '../../function
 import type { PayloadMode } from '../config/types.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import type { ParsePool } from './parse-pool.ts';
-import { type BodyPiece, type RequestBody, splicedBody, wholeBody } from './request-body.ts';
+import {
+  type BodyPiece,
+  type RequestBody,
+  type StampedBody,
+  splicedBody,
+  wholeBody,
+} from './request-body.ts';
 
 type DataCall = Extract<HookCall, { step: 'data' }>;
 
@@ -14,13 +20,13 @@ export interface PayloadOptions {
   readonly parser: Pick<ParsePool, 'parse'>;
 }
 
-/** The request body for one call; `audience` is the URL being called. */
+/** The request body for one call, with its `id` and `timestamp`; `audience` is the URL being called. */
 export async function requestBody(
   call: HookCall,
   audience: string,
   payload: PayloadOptions,
   signal: AbortSignal,
-): Promise<RequestBody> {
+): Promise<StampedBody> {
   const base = {
     v: WIRE_VERSION,
     id: randomUUID(),
@@ -29,6 +35,16 @@ export async function requestBody(
     session: call.session,
     envelope: call.envelope,
   } as const;
+  const body = await stepBody(call, base, payload, signal);
+  return { ...body, id: base.id, timestamp: base.timestamp };
+}
+
+function stepBody(
+  call: HookCall,
+  base: Omit<StepRequest, 'step'>,
+  payload: PayloadOptions,
+  signal: AbortSignal,
+): RequestBody | Promise<RequestBody> {
   switch (call.step) {
     case 'connect':
       return json({ ...base, step: 'connect' });

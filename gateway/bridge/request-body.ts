@@ -26,6 +26,16 @@ export interface RequestBody {
   texts(): Iterable<string>;
 }
 
+/**
+ * A call's body together with its own `id` and `timestamp` members, for signature formats that
+ * repeat them in headers (Standard Webhooks), so headers and body always agree.
+ */
+export interface StampedBody extends RequestBody {
+  readonly id: string;
+  /** Unix seconds. */
+  readonly timestamp: number;
+}
+
 /** A body that already is one Buffer. */
 export function wholeBody(bytes: Buffer): RequestBody {
   return {

@@ -1,5 +1,6 @@
 // Refuses settings that are each valid alone but contradict each other.
 import { ConfigError } from '../errors.ts';
+import { standardWebhooksKey } from '../standard-webhooks-secret.ts';
 import type { GatewayConfig } from './types.ts';
 
 /** Throws a ConfigError naming the variable that has to change. */
@@ -30,6 +31,20 @@ export function checkConsistency(config: GatewayConfig, requireFunctionUrl: bool
       'MXHOOK_SIGNING_SECRET',
       'or MXHOOK_SIGNING_KEY is required with MXHOOK_FUNCTION_URL: every function call is signed',
     );
+  }
+  if (config.signatureFormat === 'standard-webhooks') {
+    config.signingSecrets.forEach((secret, index) => {
+      const problem = standardWebhooksKey(secret);
+      if (typeof problem !== 'string') return;
+      const which =
+        config.signingSecrets.length === 1
+          ? 'the secret'
+          : `secret ${index + 1} of ${config.signingSecrets.length}`;
+      throw new ConfigError(
+        'MXHOOK_SIGNING_SECRET',
+        `with MXHOOK_SIGNATURE_FORMAT=standard-webhooks, ${which} ${problem}`,
+      );
+    });
   }
   const tlsListener = config.listen.find((listener) => listener.implicitTls);
   if (tlsListener !== undefined && config.tls === null) {

@@ -35,6 +35,7 @@ import {
   LOG_LEVELS,
   LONG_LINE_POLICIES,
   PAYLOAD_MODES,
+  SIGNATURE_FORMATS,
   type TlsFiles,
 } from './types.ts';
 import { type VariableName, variableSpec } from './variables.ts';
@@ -111,6 +112,11 @@ export function loadConfig(input: LoadConfigInput): GatewayConfig {
       raw('MXHOOK_SIGNING_SECRET') ?? '',
     ),
     signingKeys: readSigningKeys('MXHOOK_SIGNING_KEY', paths('MXHOOK_SIGNING_KEY')),
+    signatureFormat: parseOneOf(
+      'MXHOOK_SIGNATURE_FORMAT',
+      required('MXHOOK_SIGNATURE_FORMAT'),
+      SIGNATURE_FORMATS,
+    ),
     tls: tlsCertificates[0] ?? null,
     tlsCertificates,
     maxMessageBytes: count('MXHOOK_MAX_MESSAGE_SIZE', 'bytes'),

@@ -7,6 +7,9 @@ import type { ConfigWarning } from './sources.ts';
 
 export type { CidrList, ConfigWarning, HostPort, ListenAddress, SigningKeyFile, TlsFiles };
 
+export const SIGNATURE_FORMATS = ['jws', 'standard-webhooks'] as const;
+export type SignatureFormat = (typeof SIGNATURE_FORMATS)[number];
+
 export const PAYLOAD_MODES = ['raw', 'parsed', 'both'] as const;
 export type PayloadMode = (typeof PAYLOAD_MODES)[number];
 
@@ -39,6 +42,8 @@ export interface GatewayConfig {
   readonly signingSecrets: readonly string[];
   /** MXHOOK_SIGNING_KEY; the first one signs. */
   readonly signingKeys: readonly SigningKeyFile[];
+  /** MXHOOK_SIGNATURE_FORMAT: which headers carry the signature, and over what. */
+  readonly signatureFormat: SignatureFormat;
   /** The first MXHOOK_TLS_CERT + MXHOOK_TLS_KEY pair, checked to match: the default certificate. */
   readonly tls: TlsFiles | null;
   /** Every MXHOOK_TLS_CERT + MXHOOK_TLS_KEY pair, in order, each checked; `tls` is the first. */

@@ -74,6 +74,14 @@ export const VARIABLES = [
       'Ed25519 private key files (PEM or JWK), comma-separated; the first one signs (EdDSA), all are published at /.well-known/jwks.json.',
   },
   {
+    name: 'MXHOOK_SIGNATURE_FORMAT',
+    placeholder: '<format>',
+    default: 'jws',
+    defaultText: 'jws',
+    meaning:
+      'How calls are signed: jws (the Mxhook-Signature header, a detached JWS) or standard-webhooks (webhook-id, webhook-timestamp and webhook-signature headers, standardwebhooks.com; secrets must then be base64, optionally prefixed whsec_, as `mxhook secret` prints them).',
+  },
+  {
     name: 'MXHOOK_TLS_CERT',
     placeholder: '<path,...>',
     default: null,

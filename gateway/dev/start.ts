@@ -77,6 +77,12 @@ async function chooseWorkerPort(requested: number | null): Promise<number> {
 
 /** The Worker's verification settings: the gateway's secrets, or its JWKS when an Ed25519 key signs. */
 function workerKeyVars(config: GatewayConfig, secrets: readonly string[]): Record<string, string> {
+  if (config.signatureFormat !== 'jws') {
+    throw new ConfigError(
+      'MXHOOK_SIGNATURE_FORMAT',
+      'must be jws under npm start: the example Worker verifies the Mxhook-Signature header only',
+    );
+  }
   if (config.signingKeys.length === 0) return { MXHOOK_SIGNING_SECRET: secrets.join(',') };
   const admin = config.httpListen;
   if (admin === null || admin.port === 0) {

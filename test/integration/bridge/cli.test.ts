@@ -311,11 +311,12 @@ describe.concurrent('mxhook keygen and mxhook secret', TEST_LIMIT, () => {
     expect(config.signingKeys).toHaveLength(1);
   });
 
-  it('secret prints a 43-character base64url string, new each time', async () => {
+  it('secret prints whsec_ and the base64 of 32 random bytes, new each time', async () => {
     const [first, second] = await Promise.all([run(['secret']), run(['secret'])]);
     for (const result of [first, second]) {
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+      // A Standard Webhooks secret, and at 50 characters a valid HS256 secret for JWS as well.
+      expect(result.stdout).toMatch(/^whsec_[A-Za-z0-9+/]{43}=\n$/);
     }
     expect(first.stdout).not.toBe(second.stdout);
   });

@@ -109,9 +109,21 @@ describe('log lines', () => {
     const ready = lines.find((line) => line.msg === 'mxhook ready');
     expect(ready).toBeDefined();
     expect(Object.keys(ready!).sort()).toEqual(
-      ['alg', 'functionUrl', 'hostname', 'kid', 'level', 'msg', 'pid', 'steps', 'time'].sort(),
+      [
+        'alg',
+        'functionUrl',
+        'hostname',
+        'kid',
+        'level',
+        'msg',
+        'pid',
+        'signatureFormat',
+        'steps',
+        'time',
+      ].sort(),
     );
     expect(ready!['alg']).toBe('HS256');
+    expect(ready!['signatureFormat']).toBe('jws');
     expect(ready!['functionUrl']).toBe(fn.url);
   });
 

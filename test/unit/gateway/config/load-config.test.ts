@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
       steps: ['rcpt', 'data'],
       signingSecrets: [],
       signingKeys: [],
+      signatureFormat: 'jws',
       tls: null,
       tlsCertificates: [],
       maxMessageBytes: 10485760,
@@ -171,6 +172,7 @@ describe('loadConfig parses each variable', () => {
     ['MXHOOK_FUNCTION_TIMEOUT', '2.25', 'functionTimeoutMs', 2250],
     ['MXHOOK_SHUTDOWN_GRACE', '0', 'shutdownGraceMs', 0],
     ['MXHOOK_SHUTDOWN_GRACE', '1.5', 'shutdownGraceMs', 1500],
+    ['MXHOOK_SIGNATURE_FORMAT', 'JWS', 'signatureFormat', 'jws'],
     ['MXHOOK_PAYLOAD', 'raw', 'payload', 'raw'],
     ['MXHOOK_PAYLOAD', 'PARSED', 'payload', 'parsed'],
     ['MXHOOK_BARE_LF', 'reject', 'bareLf', 'reject'],
@@ -452,6 +454,11 @@ describe('loadConfig refuses bad values, naming the variable', () => {
       '0.0001',
       'MXHOOK_SHUTDOWN_GRACE: must be at least 0.001 seconds or exactly 0, not 0.0001',
     ],
+    [
+      'MXHOOK_SIGNATURE_FORMAT',
+      'svix',
+      'MXHOOK_SIGNATURE_FORMAT: "svix" is not one of jws, standard-webhooks',
+    ],
     ['MXHOOK_PAYLOAD', 'xml', 'MXHOOK_PAYLOAD: "xml" is not one of raw, parsed, both'],
     ['MXHOOK_BARE_LF', 'fix', 'MXHOOK_BARE_LF: "fix" is not one of normalize, reject'],
     ['MXHOOK_LONG_LINES', 'wrap', 'MXHOOK_LONG_LINES: "wrap" is not one of accept, reject'],
@@ -588,5 +595,35 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     const secret = 'hunter2-but-longer';
     const error = configError(() => load({ MXHOOK_SIGNING_SECRET: secret }));
     expect(error.message).not.toContain(secret);
+  });
+});
+
+describe('loadConfig with MXHOOK_SIGNATURE_FORMAT=standard-webhooks', () => {
+  const SW = { MXHOOK_SIGNATURE_FORMAT: 'standard-webhooks' };
+
+  it('takes base64 secrets with or without the whsec_ prefix', () => {
+    const secrets = [`whsec_${'A'.repeat(43)}=`, 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'];
+    const config = load({ ...SW, MXHOOK_SIGNING_SECRET: secrets.join(',') });
+    expect(config.signatureFormat).toBe('standard-webhooks');
+    expect(config.signingSecrets).toEqual(secrets);
+  });
+
+  it('refuses, naming MXHOOK_SIGNING_SECRET, a secret its libraries would not decode', () => {
+    const error = configError(() => load(SW));
+    expect(error.variable).toBe('MXHOOK_SIGNING_SECRET');
+    expect(error.message).toBe(
+      'MXHOOK_SIGNING_SECRET: with MXHOOK_SIGNATURE_FORMAT=standard-webhooks, the secret is not a Standard Webhooks secret: base64 (RFC 4648 §4, padded), optionally prefixed whsec_ (try: npx mxhook secret)',
+    );
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it("refuses a secret outside the spec's 24 to 64 bytes, naming which one", () => {
+    const short = `whsec_${Buffer.alloc(20, 1).toString('base64')}`;
+    const error = configError(() =>
+      load({ ...SW, MXHOOK_SIGNING_SECRET: `whsec_${'A'.repeat(43)}=,${short}` }),
+    );
+    expect(error.message).toBe(
+      'MXHOOK_SIGNING_SECRET: with MXHOOK_SIGNATURE_FORMAT=standard-webhooks, secret 2 of 2 decodes to 20 bytes; Standard Webhooks secrets are 24 to 64 (try: npx mxhook secret)',
+    );
   });
 });
