@@ -69,8 +69,8 @@ export async function serve(
   // A running parse is charged to the same budget as the message bytes sessions hold.
   const parser = new ParsePool({
     ...DEFAULT_PARSE_POOL,
-    // A session has at most one data call, so this many waiting can never be refused as busy; a
-    // waiting message holds no more memory than it already did (its bytes are in the budget).
+    // So many waiting can never be refused as busy; a waiting message holds no more memory than
+    // it already did (its bytes are in the budget).
     maxQueued: config.maxConnections,
     budget: { change: (deltaBytes) => gateway.memoryBudget.change(deltaBytes) },
   });

@@ -108,7 +108,7 @@ export class FunctionClient {
             method: 'POST',
             headers: { ...headers, 'content-length': String(body.byteLength) },
             // Strings pass through an object-mode stream as they are (see RequestBody.texts).
-            body: Readable.from(body.texts(), { objectMode: true, highWaterMark: 2 }),
+            body: Readable.from(body.pieces(), { objectMode: true, highWaterMark: 2 }),
           };
     return new Promise((resolve, reject) => {
       this.#pool.dispatch(options, new AnswerReader(signal, resolve, reject));

@@ -14,7 +14,10 @@ export type ParseOutcome =
 export interface ParsePoolOptions {
   /** Worker threads, each parsing one message at a time. */
   readonly workers: number;
-  /** Messages waiting for a worker; one more is refused (ERR_PARSE_BUSY). */
+  /**
+   * Messages waiting for a worker; one more is refused (ERR_PARSE_BUSY). The gateway sets it to
+   * its session limit, since a session has at most one data call.
+   */
   readonly maxQueued: number;
   /** One parse may take this long before its worker is terminated (`timeout`). */
   readonly timeLimitMs: number;
@@ -46,7 +49,6 @@ export interface ParsePoolOptions {
  */
 export const DEFAULT_PARSE_POOL = {
   workers: Math.max(1, Math.min(4, availableParallelism() - 1)),
-  maxQueued: 64,
   timeLimitMs: 10_000,
   heapLimitMiB: 192,
   maxInputBytes: 16 * 1024 * 1024,

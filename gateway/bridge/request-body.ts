@@ -10,20 +10,22 @@ export const WHOLE_BODY_MAX_BYTES = 256 * 1024;
  * garbage is cheap and does not hold on to memory.
  */
 const ENCODE_BYTES = 48 * 1024;
-/** UTF-8 bytes decoded at a time: at most 64 Ki characters, for the same reason. */
-const DECODE_BYTES = 64 * 1024;
+/** Bytes of an encoded piece handed on at a time, as large as a piece of text. */
+const SLICE_BYTES = 64 * 1024;
 
 export interface RequestBody {
   readonly byteLength: number;
   /** The body as one Buffer, when it is small enough to be made so. */
   readonly whole: Buffer | null;
   /**
-   * The body in order, as text to be sent UTF-8 encoded (JSON is UTF-8); every call starts over,
-   * as a retry sends the body again. Strings rather than Buffers: a socket copies a string it
-   * writes into memory it frees as soon as the write is done, where every Buffer made here would
-   * be garbage for V8 to find, so a 25 MiB message would leave tens of MiB to be collected.
+   * The body in order: text to be sent UTF-8 encoded (JSON is UTF-8), or bytes already encoded;
+   * every call starts over, as a retry sends the body again. What is made here is text, not new
+   * Buffers: a socket copies a string it writes into memory it frees as soon as the write is done,
+   * where every Buffer made here would be garbage for V8 to find, so a 25 MiB message would leave
+   * tens of MiB to be collected. Bytes that exist already (a parse worker's JSON) go out as views
+   * of themselves, never decoded to text only to be encoded again.
    */
-  texts(): Iterable<string>;
+  pieces(): Iterable<string | Buffer>;
 }
 
 /**
@@ -41,7 +43,7 @@ export function wholeBody(bytes: Buffer): RequestBody {
   return {
     byteLength: bytes.length,
     whole: bytes,
-    texts: () => [bytes.toString('utf8')],
+    pieces: () => [bytes],
   };
 }
 
@@ -59,12 +61,13 @@ export type BodyPiece =
 export function splicedBody(pieces: readonly BodyPiece[]): RequestBody {
   let byteLength = 0;
   for (const piece of pieces) byteLength += lengthOf(piece);
-  const texts = (): Iterable<string> => splicedTexts(pieces);
-  if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, texts };
+  const spliced = (): Iterable<string | Buffer> => splicedPieces(pieces);
+  if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, pieces: spliced };
   const whole = Buffer.allocUnsafe(byteLength);
   let at = 0;
-  for (const text of texts()) at += whole.write(text, at, 'utf8');
-  return { byteLength, whole, texts: () => [whole.toString('utf8')] };
+  for (const piece of spliced())
+    at += typeof piece === 'string' ? whole.write(piece, at, 'utf8') : piece.copy(whole, at);
+  return wholeBody(whole);
 }
 
 function lengthOf(piece: BodyPiece): number {
@@ -73,10 +76,10 @@ function lengthOf(piece: BodyPiece): number {
   return base64Length(piece.byteLength);
 }
 
-function* splicedTexts(pieces: readonly BodyPiece[]): Generator<string> {
+function* splicedPieces(pieces: readonly BodyPiece[]): Generator<string | Buffer> {
   for (const piece of pieces) {
     if (typeof piece === 'string') yield piece;
-    else if (piece instanceof Uint8Array) yield* utf8Texts(piece);
+    else if (piece instanceof Uint8Array) yield* slices(piece);
     else yield* base64Texts(piece.base64Of);
   }
 }
@@ -95,16 +98,9 @@ function* base64Texts(raw: readonly Buffer[]): Generator<string> {
   yield encoder.end();
 }
 
-/** UTF-8 bytes as text of about 64 Ki characters a piece, each cut before a character's first byte. */
-function* utf8Texts(bytes: Uint8Array): Generator<string> {
+/** Views of `bytes` of at most SLICE_BYTES each, so a socket write or a signing step stays small. */
+function* slices(bytes: Uint8Array): Generator<Buffer> {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let start = 0;
-  while (start < buffer.length) {
-    let end = Math.min(start + DECODE_BYTES, buffer.length);
-    // Back off continuation bytes (10xxxxxx, at most 3 in a character) so no character is split.
-    for (let back = 0; back < 3 && end < buffer.length && (buffer[end]! & 0xc0) === 0x80; back++)
-      end--;
-    yield buffer.toString('utf8', start, end);
-    start = end;
-  }
+  for (let at = 0; at < buffer.length; at += SLICE_BYTES)
+    yield buffer.subarray(at, at + SLICE_BYTES);
 }

@@ -67,12 +67,14 @@ export async function eachBodyByte(
   }
   const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   let sinceYield = 0;
-  for (const text of body.texts()) {
+  for (const piece of body.pieces()) {
     // UTF-8 takes at most 3 bytes per UTF-16 unit; only a long head or tail can need more room.
     const bytes =
-      text.length * 3 <= SCRATCH_BYTES
-        ? scratch.subarray(0, scratch.write(text, 0, 'utf8'))
-        : Buffer.from(text, 'utf8');
+      typeof piece !== 'string'
+        ? piece
+        : piece.length * 3 <= SCRATCH_BYTES
+          ? scratch.subarray(0, scratch.write(piece, 0, 'utf8'))
+          : Buffer.from(piece, 'utf8');
     use(bytes);
     sinceYield += bytes.length;
     if (sinceYield >= YIELD_EVERY_BYTES) {

@@ -2,10 +2,10 @@
 // library (v1, HMAC) and with node:crypto (v1a, Ed25519, which that library does not check).
 import { createPublicKey, verify } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createTransport } from 'nodemailer';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DataRequest } from '../../../functions/sdk/wire.ts';
+import { sendMail } from '../../e2e/helpers/mail.ts';
 import { type RecordedRequest, startFunctionServer } from '../../helpers/function-server.ts';
 import { inTransaction, sendData } from '../../helpers/smtp-client.ts';
 import { startBridge } from '../../helpers/start-bridge.ts';
@@ -51,24 +51,13 @@ describe('standard-webhooks with an HMAC secret (v1)', () => {
       functionUrl: fn.url,
       env: { ...FORMAT, MXHOOK_SIGNING_SECRET: SECRET, MXHOOK_STEPS: ALL_STEPS },
     });
-    const sender = createTransport({
-      host: '127.0.0.1',
-      port: bridge.port,
-      secure: false,
-      ignoreTLS: true,
-      name: 'client.test',
+    const info = await sendMail(bridge.port, {
+      from: 'a@client.test',
+      to: 'b@mx.test',
+      subject: 'Grüße, standard webhooks',
+      text: 'Hello from nodemailer.',
     });
-    try {
-      const info = await sender.sendMail({
-        from: 'a@client.test',
-        to: 'b@mx.test',
-        subject: 'Grüße, standard webhooks',
-        text: 'Hello from nodemailer.',
-      });
-      expect(info.response).toBe('250 2.0.0 Message accepted');
-    } finally {
-      sender.close();
-    }
+    expect(info.response).toBe('250 2.0.0 Message accepted');
     expect(fn.requests.map((r) => r.step)).toEqual(['connect', 'helo', 'mail', 'rcpt', 'data']);
     const webhook = new Webhook(SECRET);
     for (const request of fn.requests) {

@@ -29,6 +29,7 @@ function pool(options: Partial<ParsePoolOptions> = {}): ParsePool {
   const created = new ParsePool({
     ...DEFAULT_PARSE_POOL,
     workers: 1,
+    maxQueued: 64,
     budget: recordingBudget(),
     ...options,
   });
