@@ -1,22 +1,13 @@
-// Test runner configuration: unit, integration (real sockets) and end-to-end suites under test/ run
-// in Node; test/workers/ runs inside workerd, the Workers runtime (see test/workers/project.ts).
-import { configDefaults, defineConfig } from 'vitest/config';
+// Test runner configuration: one project per layer of test/. Unit, integration (real sockets),
+// fault and end-to-end suites run in Node (test/projects.ts); test/workers/ runs inside workerd,
+// the Workers runtime (test/workers/project.ts). `npm run test:unit` uses vitest.unit.config.ts,
+// which leaves the Workers project, and so wrangler and workerd, unloaded.
+import { defineConfig } from 'vitest/config';
+import { e2eProject, faultProject, integrationProject, unitProject } from './test/projects.ts';
 import { workersProject } from './test/workers/project.ts';
 
 export default defineConfig({
   test: {
-    projects: [
-      {
-        test: {
-          name: 'node',
-          include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/workers/**'],
-          testTimeout: 30_000,
-          hookTimeout: 60_000,
-          pool: 'forks',
-        },
-      },
-      workersProject,
-    ],
+    projects: [unitProject, integrationProject, faultProject, e2eProject, workersProject],
   },
 });

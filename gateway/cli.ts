@@ -77,20 +77,25 @@ async function runServe(flags: readonly string[]): Promise<number> {
   const config = loadConfig({ env: process.env, argv: flags, cwd: process.cwd() });
   // Metrics live here, at the composition root: serve() stays free of process-wide collectors.
   const metrics = createMetrics();
-  const running = await serve(config, { observer: metrics.observer, metrics });
+  // Signals are ours from the start: one that arrives while the listeners open stops the gateway
+  // once it is up, instead of killing the process half-started with the default action.
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let running: Awaited<ReturnType<typeof serve>> | null = null;
+  // The daemon convention: re-read the certificates (logged, both success and failure);
+  // open sessions are not touched. Handling it also stops SIGHUP from killing the process.
+  process.on('SIGHUP', () => running?.reloadTls());
+  running = await serve(config, { observer: metrics.observer, metrics });
+  const signal = await signalled;
+  process.stderr.write(`mxhook: ${signal} received, draining sessions\n`);
+  const up = running;
   return new Promise((resolve) => {
-    const stop = (signal: string) => {
-      process.stderr.write(`mxhook: ${signal} received, draining sessions\n`);
-      // A second signal means "now".
-      process.once('SIGTERM', () => resolve(1));
-      process.once('SIGINT', () => resolve(1));
-      void running.stop().then(() => resolve(0));
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    // The daemon convention: re-read the certificates (logged, both success and failure);
-    // open sessions are not touched. Handling it also stops SIGHUP from killing the process.
-    process.on('SIGHUP', () => running.reloadTls());
+    // A second signal means "now".
+    process.once('SIGTERM', () => resolve(1));
+    process.once('SIGINT', () => resolve(1));
+    void up.stop().then(() => resolve(0));
   });
 }
 

@@ -1,5 +1,15 @@
 // The gateway as a library: create, start and stop an SMTP server with in-process handlers.
 export type { Handler, HookAnswer, HookArgs, HookCall } from './handler.ts';
+export { logger } from './middleware/logger.ts';
+export { recover } from './middleware/recover.ts';
+export { returnPath } from './middleware/return-path.ts';
+export {
+  applyMiddleware,
+  type Middleware,
+  type MiddlewareContext,
+  type StepContext,
+} from './middleware.ts';
+export type { ExtraVerbAnswer, ExtraVerbDefinition } from './server/extra-verbs.ts';
 export {
   createGateway,
   Gateway,

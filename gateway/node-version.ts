@@ -2,7 +2,7 @@
 // older one. package.json "engines" states the same version (a test keeps them in step).
 
 /** The oldest supported Node.js release line and minor version. */
-export const REQUIRED_NODE = { major: 22, minor: 18 } as const;
+const REQUIRED_NODE = { major: 22, minor: 18 } as const;
 
 /** `>=22.18`, as package.json "engines" writes it. */
 export const REQUIRED_NODE_RANGE = `>=${REQUIRED_NODE.major}.${REQUIRED_NODE.minor}`;

@@ -8,10 +8,13 @@ import { createBridgeHandler } from './bridge/bridge-handler.ts';
 import { FunctionClient } from './bridge/function-client.ts';
 import { DEFAULT_PARSE_POOL, ParsePool } from './bridge/parse-pool.ts';
 import { createSignatureHeaders } from './bridge/signature-headers.ts';
+import { gatewaySettingsOf } from './config/gateway-options.ts';
 import { readTlsPairs } from './config/parse-keys.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError, MxhookError } from './errors.ts';
 import type { Handler } from './handler.ts';
+import { returnPath } from './middleware/return-path.ts';
+import type { Middleware } from './middleware.ts';
 import { createGateway, type Gateway } from './server/gateway.ts';
 import { createLogger } from './server/logger.ts';
 import type { GatewayObserver } from './server/observer.ts';
@@ -24,6 +27,8 @@ export interface ServeOptions {
   /** Where the gateway's own logger writes, instead of stdout; ignored with `logger`. */
   readonly logDestination?: DestinationStream;
   readonly observer?: GatewayObserver;
+  /** Runs around the bridge's hooks, inside Return-Path (so it sees the message with it). */
+  readonly middleware?: readonly Middleware[];
   readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> };
 }
 
@@ -87,30 +92,12 @@ export async function serve(
       ? { ...bridge, auth: usersFileAuth(await loadUsersFile(config.authUsersPath)) }
       : bridge;
   const gateway = createGateway({
-    listen: config.listen,
-    hostname: config.hostname,
+    ...gatewaySettingsOf(config),
     handler,
+    // The function is where the message is delivered, so its raw message carries the Return-Path.
+    middleware: [returnPath(), ...(options.middleware ?? [])],
+    // The library takes every certificate and the AUTH switch in its own shapes.
     tls: config.tlsCertificates,
-    maxMessageBytes: config.maxMessageBytes,
-    maxRecipients: config.maxRecipients,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
-    maxConnectionsPerIpPerMinute: config.maxConnectionsPerIpPerMinute,
-    trustedProxies: config.trustedProxies,
-    allowNetworks: config.allowNetworks,
-    denyNetworks: config.denyNetworks,
-    idleTimeoutMs: config.idleTimeoutMs,
-    dataTimeoutMs: config.dataTimeoutMs,
-    functionTimeoutMs: config.functionTimeoutMs,
-    maxBadCommands: config.maxBadCommands,
-    maxJunkCommands: config.maxJunkCommands,
-    maxSessionDurationMs: config.maxSessionDurationMs,
-    bareLf: config.bareLf,
-    longLines: config.longLines,
-    shutdownGraceMs: Math.max(config.shutdownGraceMs, 1),
-    maxBytesInFlight: config.maxBytesInFlight,
-    requireTls: config.requireTls,
-    requireAuth: config.requireAuth,
     auth: config.auth === 'off' ? null : { allowInsecure: config.authAllowInsecure },
     logger: log,
     ...(options.observer ? { observer: options.observer } : {}),
@@ -141,6 +128,9 @@ export async function serve(
         throw error;
       },
     );
+  } else {
+    // Said once, so nobody goes looking for probes, metrics or the JWKS on the default port.
+    log.info('admin HTTP off (MXHOOK_HTTP_LISTEN=off): no health, readiness, metrics or JWKS');
   }
   log.info(
     {

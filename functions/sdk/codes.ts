@@ -43,7 +43,7 @@ export interface DefaultReply {
   readonly message: string;
 }
 
-/** The reply each action stands for at each step (shared/DESIGN.md: reject → 550/554, defer → 451). */
+/** The reply each action stands for at each step: reject a 5xx, defer a 4xx the sender retries. */
 export const ACTION_REPLIES: Readonly<Record<Step, Readonly<Record<Action, DefaultReply>>>> = {
   connect: {
     accept: { code: 220, enhanced: '2.0.0', message: 'ESMTP ready' },

@@ -1,4 +1,5 @@
-// The SDK's one error type: every failure carries a stable `code` that callers and tests match on.
+// The repository's one error base and code union: every failure, the SDK's or the gateway's, carries
+// a stable `code` that callers, logs and tests match on (docs/architecture.md, "Errors").
 
 /** Why a signed request was refused. Every one of these means "do not act on this request". */
 export type VerifyErrorCode =
@@ -30,16 +31,50 @@ export type UsageErrorCode =
   /** `verify()` got a request whose body was already read, so the signed bytes are gone. */
   | 'ERR_BODY_USED';
 
-/** Every code an {@link MxhookError} can carry. */
+/**
+ * What the gateway fails with; the SDK never throws these. They are listed here, not in
+ * gateway/, because the SDK may not import the gateway while the gateway imports the SDK.
+ */
+export type GatewayErrorCode =
+  /** Bad configuration, refused at start-up; the message names the `MXHOOK_` variable. */
+  | 'ERR_CONFIG_INVALID'
+  /** A CIDR list entry is not an address or address/prefix. */
+  | 'ERR_CIDR_INVALID'
+  /** A hook (the function call) did not answer within its deadline. */
+  | 'ERR_HOOK_TIMEOUT'
+  /** The function could not be reached, or the connection failed mid-answer. */
+  | 'ERR_HOOK_NETWORK'
+  /** The function answered with a non-2xx HTTP status. */
+  | 'ERR_HOOK_STATUS'
+  /** The function's answer is not JSON, is too large, or is not a response its step can use. */
+  | 'ERR_HOOK_RESPONSE'
+  /** An in-process hook threw something that is not an `MxhookError`. */
+  | 'ERR_HOOK_THREW'
+  /** Every message parser is busy and the queue in front of them is full. */
+  | 'ERR_PARSE_BUSY'
+  /** A listener (SMTP or admin HTTP) could not bind its address. */
+  | 'ERR_LISTEN_FAILED'
+  /** A host name in the deny list could not be resolved at start. */
+  | 'ERR_DNS_UNRESOLVED'
+  /** The gateway is stopping: the call or parse was given up. */
+  | 'ERR_SHUTTING_DOWN'
+  /** No slot to check AUTH credentials was free in time. */
+  | 'ERR_AUTH_BUSY';
+
+/**
+ * Every code an {@link MxhookError} can carry: the repository's one code union. Codes are a
+ * contract (callers and logs match on them), so a code is never renamed.
+ */
 export type MxhookErrorCode =
   | VerifyErrorCode
   | UsageErrorCode
   /** A handler returned something the gateway would refuse for its step. */
-  | 'ERR_RESPONSE_INVALID';
+  | 'ERR_RESPONSE_INVALID'
+  | GatewayErrorCode;
 
 /**
- * The base class of every error the SDK throws. Match on `code`, not on the message,
- * which is for humans and may change. The original error, if any, is kept as `cause`.
+ * The base class of every error the SDK and the gateway throw on purpose. Match on `code`, not on
+ * the message, which is for humans and may change. The original error, if any, is kept as `cause`.
  *
  * @example
  * ```ts
@@ -52,8 +87,8 @@ export type MxhookErrorCode =
  * }
  * ```
  */
-// `C` is open to any code string so the gateway's errors share this one base class (its own codes).
-export class MxhookError<C extends string = MxhookErrorCode> extends Error {
+// `C` narrows the code where only some can occur (MxhookVerifyError, a helper's return type).
+export class MxhookError<C extends MxhookErrorCode = MxhookErrorCode> extends Error {
   readonly code: C;
 
   constructor(code: C, message: string, options?: { readonly cause?: unknown }) {

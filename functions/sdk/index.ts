@@ -1,6 +1,11 @@
 // The mxhook functions SDK: wire types, signing, verification, response helpers and Hono helpers.
 export * from './codes.ts';
-export type { MxhookErrorCode, UsageErrorCode, VerifyErrorCode } from './errors.ts';
+export type {
+  GatewayErrorCode,
+  MxhookErrorCode,
+  UsageErrorCode,
+  VerifyErrorCode,
+} from './errors.ts';
 export { MxhookError, MxhookVerifyError } from './errors.ts';
 export type { MxhookOptions, MxhookVariables, StepHandler, StepHandlers } from './hono.ts';
 export { mxhook, mxhookVerify } from './hono.ts';

@@ -200,6 +200,37 @@ export function interpretResponse(step: Step, body: unknown): Interpretation {
   return { ok: true, reply: { ...head, lines: lines.value }, headers: headers.value };
 }
 
+/** What a reply to a program's own command says when its answer gives no text, by code class. */
+const COMMAND_REPLY_TEXT: Readonly<Record<string, string>> = {
+  '2': 'OK',
+  '4': 'Temporary failure, please try again later',
+  '5': 'Command refused',
+};
+
+/**
+ * Interprets the answer to a command a program added to the gateway (its library API):
+ * `{ code, enhanced?, message? }` with any 2xx, 4xx or 5xx code — there is no step whose codes
+ * bound it, and a 3xx would leave the client waiting to send more. Checked like a step's answer:
+ * the enhanced code's class matches the code, and the lines are printable US-ASCII.
+ */
+export function interpretCommandReply(body: unknown): Interpretation {
+  if (!isRecord(body)) return fail('the answer must be an object');
+  const { code, enhanced } = body;
+  if (typeof code !== 'number' || !Number.isInteger(code) || !/^[245]\d\d$/.test(String(code)))
+    return fail(`code ${JSON.stringify(code)} is not a 2xx, 4xx or 5xx reply code`);
+  const codeClass = String(code)[0]!;
+  let enhancedCode = `${codeClass}.0.0`; // RFC 3463 §3.1: the bare class
+  if (enhanced !== undefined && enhanced !== null) {
+    const match = typeof enhanced === 'string' ? ENHANCED_CODE.exec(enhanced) : null;
+    if (match === null || match[1] !== codeClass)
+      return fail(`enhanced code ${JSON.stringify(enhanced)} does not fit ${code}`);
+    enhancedCode = enhanced as string;
+  }
+  const lines = replyLines(body.message, COMMAND_REPLY_TEXT[codeClass]!);
+  if (!lines.ok) return lines;
+  return { ok: true, reply: { code, enhanced: enhancedCode, lines: lines.value }, headers: {} };
+}
+
 /**
  * Whether a code a step may use accepts, fails temporarily, or fails permanently; `null` for a
  * code the step cannot use. The gateway's one promise rests on this: only `accept` at data is 250.

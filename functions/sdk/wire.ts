@@ -1,7 +1,7 @@
 /**
  * The wire contract (v1) between the mxhook gateway and a function: one JSON request
  * body per SMTP step, one JSON response. Shared by the gateway and by consumers, so both
- * sides compile against a single definition (shared/DESIGN.md, "The wire contract").
+ * sides compile against a single definition and cannot drift apart.
  */
 
 export const WIRE_VERSION = 1;

@@ -6,8 +6,8 @@ import { MxhookError } from '../errors.ts';
  * 512 MiB container limit) and 8 more waiting; at ~0.2 s a check, a waiter is answered within
  * about a second, far inside the function timeout.
  */
-export const PASSWORD_CHECKS_AT_ONCE = 2;
-export const PASSWORD_CHECKS_WAITING = 8;
+const PASSWORD_CHECKS_AT_ONCE = 2;
+const PASSWORD_CHECKS_WAITING = 8;
 
 export interface CheckSlotsOptions {
   readonly running?: number;

@@ -1,6 +1,6 @@
 // The webhook bridge as a Handler: each enabled step becomes a signed call to the function.
 import type { Step, StepResponse } from '../../functions/sdk/wire.ts';
-import type { PayloadMode } from '../config/types.ts';
+import type { PayloadMode } from '../config/setting.ts';
 import type { Handler } from '../handler.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import type { FunctionClient } from './function-client.ts';

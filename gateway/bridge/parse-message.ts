@@ -11,7 +11,7 @@ import type { ParsedAddress, ParsedMessage } from '../../functions/sdk/wire.ts';
  * it recursively: a 9 MiB body took hundreds of MiB, and deep nesting overflows the stack. The `html`
  * field is unaffected; only the `text` made from a larger body stops early (`...` marks the cut).
  */
-export const HTML_TO_TEXT_LIMITS = {
+const HTML_TO_TEXT_LIMITS = {
   /**
    * Characters of HTML converted: a letter's HTML is a few KiB to a few dozen; 256 Ki characters give
    * about 100 Ki of text. Measured on a 9.3 MiB HTML mail: with 1 Mi the parse peaked 15 MiB higher.

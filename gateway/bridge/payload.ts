@@ -1,7 +1,7 @@
 // Builds the JSON request body of each step exactly as the wire contract (functions/sdk/wire.ts) lists it.
 import { randomUUID } from 'node:crypto';
 import { type DataRequest, type StepRequest, WIRE_VERSION } from '../../functions/sdk/wire.ts';
-import type { PayloadMode } from '../config/types.ts';
+import type { PayloadMode } from '../config/setting.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import type { ParsePool } from './parse-pool.ts';
 import {
@@ -36,7 +36,13 @@ export async function requestBody(
     envelope: call.envelope,
   } as const;
   const body = await stepBody(call, base, payload, signal);
-  return { ...body, id: base.id, timestamp: base.timestamp };
+  return {
+    byteLength: body.byteLength,
+    whole: body.whole,
+    pieces: body.pieces,
+    id: base.id,
+    timestamp: base.timestamp,
+  };
 }
 
 function stepBody(

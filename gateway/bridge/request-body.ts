@@ -63,11 +63,25 @@ export function splicedBody(pieces: readonly BodyPiece[]): RequestBody {
   for (const piece of pieces) byteLength += lengthOf(piece);
   const spliced = (): Iterable<string | Buffer> => splicedPieces(pieces);
   if (byteLength > WHOLE_BODY_MAX_BYTES) return { byteLength, whole: null, pieces: spliced };
+  // Small enough to make at once (a typical message): each piece is written straight into the
+  // body, the message's base64 in one string, without the generators and encoder a streamed body
+  // needs — they were a third of the cost of making a 1 KiB message's body.
   const whole = Buffer.allocUnsafe(byteLength);
   let at = 0;
-  for (const piece of spliced())
-    at += typeof piece === 'string' ? whole.write(piece, at, 'utf8') : piece.copy(whole, at);
+  for (const piece of pieces) {
+    if (typeof piece === 'string') at += whole.write(piece, at, 'utf8');
+    else if (piece instanceof Uint8Array) {
+      whole.set(piece, at);
+      at += piece.byteLength;
+    } else at += whole.write(base64Of(piece.base64Of), at, 'latin1');
+  }
   return wholeBody(whole);
+}
+
+/** The base64 of the bytes as if concatenated (a small message: copying it once is cheap). */
+function base64Of(raw: readonly Buffer[]): string {
+  if (raw.length === 1) return raw[0]!.toString('base64');
+  return Buffer.concat(raw).toString('base64');
 }
 
 function lengthOf(piece: BodyPiece): number {

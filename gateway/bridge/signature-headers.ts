@@ -1,6 +1,6 @@
 // Chooses the signature format (MXHOOK_SIGNATURE_FORMAT) and makes each call's signature headers.
 import { SIGNATURE_HEADER } from '../../functions/sdk/wire.ts';
-import type { SignatureFormat } from '../config/types.ts';
+import type { SignatureFormat } from '../config/setting.ts';
 import type { GatewaySigningKey } from '../signing-keys.ts';
 import { createBodySigner } from './body-signer.ts';
 import type { StampedBody } from './request-body.ts';

@@ -1,17 +1,16 @@
 // Configuration: the only code that reads MXHOOK_ settings; everything else receives GatewayConfig.
 export { helpText } from './help-text.ts';
 export { type LoadConfigInput, loadConfig } from './load-config.ts';
+export type { AuthMode, LogLevel, PayloadMode } from './setting.ts';
 export type {
-  AuthMode,
   BareLfPolicy,
-  CidrList,
   ConfigWarning,
   GatewayConfig,
+  GatewaySettings,
   HostPort,
   ListenAddress,
-  LogLevel,
   LongLinePolicy,
-  PayloadMode,
+  NetworkList,
   SigningKeyFile,
   TlsFiles,
 } from './types.ts';

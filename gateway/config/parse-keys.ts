@@ -1,4 +1,4 @@
-// Parsers for key material: HS256 secrets, Ed25519 signing keys and the TLS certificate and key.
+// Kinds for files and key material: HS256 secrets, Ed25519 signing keys, TLS pairs, readable files.
 import {
   createPrivateKey,
   createPublicKey,
@@ -7,8 +7,10 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { errorCode } from './error-code.ts';
+import type { Kind, ParseContext } from './kind.ts';
 import { splitList } from './parse-scalars.ts';
 
 export interface SigningKeyFile {
@@ -29,10 +31,10 @@ export interface TlsFiles {
  * RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits); 32
  * characters is the floor we can check without guessing the encoding.
  */
-export const MIN_SECRET_CHARACTERS = 32;
+const MIN_SECRET_CHARACTERS = 32;
 
 /** Never echoes a secret: the message says which one and how long it is. */
-export function parseSigningSecrets(variable: string, raw: string): string[] {
+function parseSigningSecrets(variable: string, raw: string): string[] {
   const secrets = splitList(variable, raw);
   secrets.forEach((secret, index) => {
     if (secret.length < MIN_SECRET_CHARACTERS) {
@@ -47,7 +49,7 @@ export function parseSigningSecrets(variable: string, raw: string): string[] {
   return secrets;
 }
 
-export function readConfigFile(variable: string, path: string): Buffer {
+function readConfigFile(variable: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
@@ -56,7 +58,7 @@ export function readConfigFile(variable: string, path: string): Buffer {
 }
 
 /** A file that some other part reads later: check now that it is there, a file, and readable. */
-export function checkReadableFile(variable: string, path: string): void {
+function checkReadableFile(variable: string, path: string): void {
   try {
     accessSync(path, constants.R_OK);
     if (!statSync(path).isFile()) {
@@ -69,7 +71,7 @@ export function checkReadableFile(variable: string, path: string): void {
 }
 
 /** Reads each file and checks it holds an Ed25519 private key, as PEM (PKCS#8) or JWK. */
-export function readSigningKeys(variable: string, paths: readonly string[]): SigningKeyFile[] {
+function readSigningKeys(variable: string, paths: readonly string[]): SigningKeyFile[] {
   return paths.map((path) => {
     const text = readConfigFile(variable, path).toString('utf8');
     if (text.trimStart().startsWith('{')) {
@@ -136,7 +138,7 @@ function checkJwk(variable: string, path: string, text: string): void {
 }
 
 /** Both files are read and must parse, and the key must be the certificate's. */
-export function readTls(
+function readTls(
   certVariable: string,
   keyVariable: string,
   certPath: string,
@@ -204,3 +206,51 @@ function pemKeyProblem(text: string, error: unknown): string {
     /passphrase/i.test(errorCode(error));
   return encrypted ? 'is encrypted; give an unencrypted key' : 'is not a PEM private key';
 }
+
+/** Comma-separated paths, absolute: a path containing a comma cannot be given. */
+function pathList(raw: string, { variable, base }: ParseContext): string[] {
+  return splitList(variable, raw).map((path) => resolve(base, path));
+}
+
+/** HS256 secrets; the first one signs. */
+export const SIGNING_SECRETS: Kind<readonly string[]> = {
+  parse: (raw, { variable }) => parseSigningSecrets(variable, raw),
+};
+
+/** Ed25519 private key files; the first one signs. */
+export const SIGNING_KEYS: Kind<readonly SigningKeyFile[]> = {
+  parse: (raw, context) => readSigningKeys(context.variable, pathList(raw, context)),
+};
+
+/**
+ * Certificate files, each paired with the file in the same place of `keyVariable`'s list,
+ * read and checked as by `readTlsPairs`.
+ */
+export function tlsPairs(keyVariable: string): Kind<readonly TlsFiles[]> {
+  return {
+    parse(raw, context) {
+      const certVariable = context.variable;
+      const certPaths = pathList(raw, context);
+      const keyPaths = pathList(context.text(keyVariable), { ...context, variable: keyVariable });
+      if (certPaths.length === 0 && keyPaths.length === 0) return [];
+      if (certPaths.length === 0) {
+        throw new ConfigError(certVariable, `must be set together with ${keyVariable}`);
+      }
+      if (keyPaths.length === 0) {
+        throw new ConfigError(keyVariable, `must be set together with ${certVariable}`);
+      }
+      return readTlsPairs(certVariable, keyVariable, certPaths, keyPaths);
+    },
+  };
+}
+
+/** One file, absolute and checked readable now, read later by another part; null when unset. */
+export const READABLE_FILE: Kind<string | null> = {
+  parse(raw, { variable, base }) {
+    // Not split on commas, which a path may contain.
+    if (raw === '') return null;
+    const path = resolve(base, raw.trim());
+    checkReadableFile(variable, path);
+    return path;
+  },
+};

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from '../errors.ts';
 import { errorCode } from './error-code.ts';
+import { isBooleanWord } from './parse-scalars.ts';
 import { closest } from './suggest.ts';
 import {
   flagFor,
@@ -25,7 +26,6 @@ export interface SourcesInput {
 
 const NAMES: readonly string[] = VARIABLES.map((spec) => spec.name);
 const FLAGS: readonly string[] = NAMES.map(flagFor);
-const BOOLEAN_WORD = /^(true|false|yes|no|1|0)$/i;
 
 /** A setting that was ignored rather than refused, for the gateway to log once it has a logger. */
 export interface ConfigWarning {
@@ -128,8 +128,9 @@ function fromFlags(argv: readonly string[]): Map<VariableName, string> {
       value = argument.slice(equals + 1);
     } else {
       const next = argv[index + 1];
-      if (spec.boolean === true && (next === undefined || !BOOLEAN_WORD.test(next))) {
-        value = 'true';
+      const bareFlag = 'kind' in spec ? spec.kind.bareFlag : undefined;
+      if (bareFlag !== undefined && (next === undefined || !isBooleanWord(next))) {
+        value = bareFlag;
       } else if (next === undefined || next.startsWith('--')) {
         throw new ConfigError(name, `flag ${flag} needs a value`);
       } else {

@@ -1,310 +1,435 @@
-// The table of every MXHOOK_ setting: name, flag, default and meaning, shared by the loader and --help.
+// The table of every MXHOOK_ setting, one row each: --help, the flags, the loader, the typed
+// config and the gateway's options all come from it. A new setting is a new row.
 
-export interface VariableSpec {
-  readonly name: string;
-  /** What the value looks like, shown after the flag in `--help`. */
-  readonly placeholder: string;
-  /**
-   * The default as raw text, parsed by the same code as a user's value so a default can never
-   * bypass validation; null when there is none or it is computed at load time.
-   */
-  readonly default: string | null;
-  /** The default as shown in `--help`. */
-  readonly defaultText: string;
-  readonly meaning: string;
-  /** A boolean flag may stand alone: `--require-tls` means `--require-tls true`. */
-  readonly boolean?: true;
+import type { Kind } from './kind.ts';
+import { READABLE_FILE, SIGNING_KEYS, SIGNING_SECRETS, tlsPairs } from './parse-keys.ts';
+import {
+  DNS_SERVERS,
+  FUNCTION_URL,
+  HOST_PORT_OR_OFF,
+  HOSTNAME,
+  LISTEN_LIST,
+  NETWORKS,
+  NETWORKS_OR_HOSTS,
+} from './parse-network.ts';
+import { BANNER, BOOLEAN, oneOf, STEP_LIST, seconds, wholeNumber } from './parse-scalars.ts';
+import {
+  AUTH_MODES,
+  BARE_LF_POLICIES,
+  type Companion,
+  LOG_LEVELS,
+  LONG_LINE_POLICIES,
+  PAYLOAD_MODES,
+  type Setting,
+  SIGNATURE_FORMATS,
+  type VariableSpec,
+} from './setting.ts';
+
+type Name = `MXHOOK_${string}`;
+
+/** A row; `defaultText` is needed only when `--help` shows the default other than as written. */
+function setting<const N extends Name, const F extends string, T, const O extends boolean = false>(
+  row: Omit<Setting<F, T, O>, 'name' | 'defaultText' | 'option' | 'kind'> & {
+    readonly name: N;
+    readonly kind: Kind<T>;
+    readonly defaultText?: string;
+    readonly option?: O;
+  },
+): Setting<F, T, O> & { readonly name: N } {
+  return {
+    ...row,
+    defaultText: row.defaultText ?? row.default,
+    option: (row.option ?? false) as O,
+  };
+}
+
+function companion<const N extends Name>(row: Companion & { readonly name: N }) {
+  return row;
 }
 
 export const VARIABLES = [
-  {
+  setting({
     name: 'MXHOOK_LISTEN',
+    field: 'listen',
     placeholder: '<host:port,...>',
     default: '127.0.0.1:2525',
-    defaultText: '127.0.0.1:2525',
+    kind: LISTEN_LIST,
+    option: true,
     meaning:
       'SMTP listeners, comma-separated; IPv6 in brackets ([::1]:2525); port 0 picks a free port. Suffixes, combinable: /tls for implicit TLS (SMTPS, RFC 8314), /require-tls for STARTTLS before MAIL, /require-auth for AUTH before MAIL (submission, e.g. 0.0.0.0:587/require-tls/require-auth).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_HOSTNAME',
+    field: 'hostname',
     placeholder: '<domain>',
-    default: null,
+    default: '',
     defaultText: 'system hostname',
+    kind: HOSTNAME,
+    option: true,
     meaning: 'Name in the banner, the EHLO reply and the Received header.',
-  },
-  {
+  }),
+  setting({
+    name: 'MXHOOK_BANNER',
+    field: 'banner',
+    placeholder: '<text>',
+    default: 'ESMTP mxhook',
+    kind: BANNER,
+    option: true,
+    meaning:
+      'Text after the hostname in the 220 greeting: printable ASCII, at most 250 characters.',
+  }),
+  setting({
     name: 'MXHOOK_FUNCTION_URL',
+    field: 'functionUrl',
     placeholder: '<url>',
-    default: null,
+    default: '',
     defaultText: 'required',
+    kind: FUNCTION_URL,
     meaning:
       'Base URL of your function (https; http only to a loopback host unless MXHOOK_FUNCTION_INSECURE_HTTP); each enabled step is POSTed to <url>/<step>.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_FUNCTION_INSECURE_HTTP',
+    field: 'functionInsecureHttp',
     placeholder: '<bool>',
     default: 'false',
-    defaultText: 'false',
+    kind: BOOLEAN,
     meaning:
       'Allow an http:// MXHOOK_FUNCTION_URL to a host other than loopback (127.0.0.0/8, ::1, localhost): every call, message and AUTH passwords included, then crosses the network in clear.',
-    boolean: true,
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_STEPS',
+    field: 'steps',
     placeholder: '<step,...>',
     default: 'rcpt,data',
-    defaultText: 'rcpt,data',
+    kind: STEP_LIST,
     meaning:
       'Steps sent to the function, from connect, helo, auth, mail, rcpt, data. data is always sent, and auth too when MXHOOK_AUTH=function; other steps not listed are accepted without a call.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_SIGNING_SECRET',
+    field: 'signingSecrets',
     placeholder: '<secret,...>',
-    default: null,
+    default: '',
     defaultText: '-',
+    kind: SIGNING_SECRETS,
     meaning:
       'HS256 secrets, comma-separated, at least 32 characters each; the first one signs, the others are kept for rotation. This or MXHOOK_SIGNING_KEY is required with a function URL.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_SIGNING_KEY',
+    field: 'signingKeys',
     placeholder: '<path,...>',
-    default: null,
+    default: '',
     defaultText: '-',
+    kind: SIGNING_KEYS,
     meaning:
       'Ed25519 private key files (PEM or JWK), comma-separated; the first one signs (EdDSA), all are published at /.well-known/jwks.json.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_SIGNATURE_FORMAT',
+    field: 'signatureFormat',
     placeholder: '<format>',
     default: 'jws',
-    defaultText: 'jws',
+    kind: oneOf(SIGNATURE_FORMATS),
     meaning:
       'How calls are signed: jws (the Mxhook-Signature header, a detached JWS) or standard-webhooks (webhook-id, webhook-timestamp and webhook-signature headers, standardwebhooks.com; secrets must then be base64, optionally prefixed whsec_, as `mxhook secret` prints them).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_TLS_CERT',
+    field: 'tlsCertificates',
     placeholder: '<path,...>',
-    default: null,
+    default: '',
     defaultText: '-',
+    kind: tlsPairs('MXHOOK_TLS_KEY'),
     meaning:
       'PEM certificate (chain) files, comma-separated; with MXHOOK_TLS_KEY they enable STARTTLS (RFC 3207) and /tls listeners. Each handshake gets the certificate naming the SNI host, else the first. Re-read on SIGHUP and when the files change.',
-  },
-  {
+  }),
+  companion({
     name: 'MXHOOK_TLS_KEY',
+    readBy: 'MXHOOK_TLS_CERT',
     placeholder: '<path,...>',
-    default: null,
+    default: '',
     defaultText: '-',
     meaning: 'PEM private key files, one per MXHOOK_TLS_CERT file, in the same order.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_MESSAGE_SIZE',
+    field: 'maxMessageBytes',
     placeholder: '<bytes>',
     default: '10485760',
-    defaultText: '10485760',
+    kind: wholeNumber('bytes'),
+    option: true,
     meaning: 'Largest message accepted, in bytes; announced as SIZE (RFC 1870).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_RECIPIENTS',
+    field: 'maxRecipients',
     placeholder: '<count>',
     default: '100',
-    defaultText: '100',
+    kind: wholeNumber('recipients'),
+    option: true,
     meaning: 'Recipients per transaction (RFC 5321 §4.5.3.1.8).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_CONNECTIONS',
+    field: 'maxConnections',
     placeholder: '<count>',
     default: '1000',
-    defaultText: '1000',
+    kind: wholeNumber('connections'),
+    option: true,
     meaning: 'Concurrent SMTP sessions.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_CONNECTIONS_PER_IP',
+    field: 'maxConnectionsPerIp',
     placeholder: '<count>',
     default: '50',
-    defaultText: '50',
+    kind: wholeNumber('connections'),
+    option: true,
     meaning:
       'Concurrent sessions from one client address, past which it gets 421. Direct loopback clients (local relays, tests) are exempt; a client behind a PROXY header never is.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_CONNECTION_RATE_PER_IP',
+    field: 'maxConnectionsPerIpPerMinute',
     placeholder: '<count>',
     default: '120',
-    defaultText: '120',
+    kind: wholeNumber('connections per minute', 0),
+    option: true,
     meaning:
       'New connections per minute from one client address, past which it gets 421; 0 turns the limit off. Exempt as for MXHOOK_MAX_CONNECTIONS_PER_IP.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_BAD_COMMANDS',
+    field: 'maxBadCommands',
     placeholder: '<count>',
     default: '20',
-    defaultText: '20',
+    kind: wholeNumber('commands'),
+    option: true,
     meaning: 'Unrecognised or failed commands in one session before it gets 421 and is closed.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_JUNK_COMMANDS',
+    field: 'maxJunkCommands',
     placeholder: '<count>',
     default: '100',
-    defaultText: '100',
+    kind: wholeNumber('commands'),
+    option: true,
     meaning:
       'Commands that make no progress (NOOP, VRFY, EXPN, RSET, HELP) in one session before it gets 421 4.7.0 and is closed; the count starts over when a message is accepted (as Postfix smtpd_junk_command_limit).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_SESSION_DURATION',
+    field: 'maxSessionDurationMs',
     placeholder: '<seconds>',
     default: '3600',
-    defaultText: '3600',
+    kind: seconds(),
+    option: true,
     meaning:
       'Seconds a session may last; then it gets 421 4.7.0 and is closed, after the message in flight (if any) has been answered.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_MAX_BYTES_IN_FLIGHT',
+    field: 'maxBytesInFlight',
     placeholder: '<bytes>',
     default: '268435456',
-    defaultText: '268435456',
+    kind: wholeNumber('bytes'),
+    option: true,
     meaning:
       'Message bytes held across all sessions, charged as they arrive; a message that would pass it is read to its end and gets 452 4.3.1. At least MXHOOK_MAX_MESSAGE_SIZE.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_IDLE_TIMEOUT',
+    field: 'idleTimeoutMs',
     placeholder: '<seconds>',
     default: '300',
-    defaultText: '300',
+    kind: seconds(),
+    option: true,
     meaning: "Seconds a session may wait for the client's next command (RFC 5321 §4.5.3.2.7).",
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_DATA_TIMEOUT',
+    field: 'dataTimeoutMs',
     placeholder: '<seconds>',
     default: '600',
-    defaultText: '600',
+    kind: seconds(),
+    option: true,
     meaning:
       'Seconds of silence allowed while message data is arriving (RFC 5321 §4.5.3.2.5, §4.5.3.2.6); the whole message must also arrive within this time plus 2 ms per byte (500 bytes/s on average, as Postfix smtpd_min_data_rate).',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_FUNCTION_TIMEOUT',
+    field: 'functionTimeoutMs',
     placeholder: '<seconds>',
     default: '30',
-    defaultText: '30',
+    kind: seconds(),
+    option: true,
     meaning:
       'Seconds one function call may take before it counts as failed (a temporary failure); fractions such as 0.5 are allowed.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_SHUTDOWN_GRACE',
+    field: 'shutdownGraceMs',
     placeholder: '<seconds>',
     default: '30',
-    defaultText: '30',
+    kind: seconds({ zeroAllowed: true }),
+    option: true,
     meaning: 'Seconds open sessions get to finish on shutdown before they are closed with 421.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_PAYLOAD',
+    field: 'payload',
     placeholder: 'raw|parsed|both',
     default: 'both',
-    defaultText: 'both',
+    kind: oneOf(PAYLOAD_MODES),
     meaning: 'What the data call carries: the raw message (base64), the parsed message, or both.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_BARE_LF',
+    field: 'bareLf',
     placeholder: 'normalize|reject',
     default: 'normalize',
-    defaultText: 'normalize',
+    kind: oneOf(BARE_LF_POLICIES),
+    option: true,
     meaning:
       'A line in DATA ending in LF without CR (RFC 5321 §2.3.8): normalize it to CRLF, or refuse the message.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_LONG_LINES',
+    field: 'longLines',
     placeholder: 'accept|reject',
     default: 'accept',
-    defaultText: 'accept',
+    kind: oneOf(LONG_LINE_POLICIES),
+    option: true,
     meaning:
       'Message lines over 1000 octets (RFC 5321 §4.5.3.1.6): accept them, or refuse the message.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_TRUSTED_PROXIES',
+    field: 'trustedProxies',
     placeholder: '<cidr,...>',
     default: '',
     defaultText: '-',
+    kind: NETWORKS,
+    option: true,
     meaning:
       'Networks whose connections start with a PROXY protocol v1/v2 header: required from them, refused from others.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_ALLOW_NETWORKS',
-    placeholder: '<cidr,...>',
+    field: 'allowNetworks',
+    placeholder: '<cidr|host,...>',
     default: '',
     defaultText: 'all',
-    meaning: 'Client networks allowed to connect, checked before the banner; empty allows all.',
-  },
-  {
+    kind: NETWORKS_OR_HOSTS,
+    option: true,
+    meaning:
+      'Client networks allowed to connect, checked before the banner; empty allows all. Host names match their A and AAAA addresses, re-resolved by TTL (30 s to 1 h); a name that does not resolve at start matches nobody until it does.',
+  }),
+  setting({
     name: 'MXHOOK_DENY_NETWORKS',
-    placeholder: '<cidr,...>',
+    field: 'denyNetworks',
+    placeholder: '<cidr|host,...>',
     default: '',
     defaultText: '-',
-    meaning: 'Client networks refused before the banner; deny wins over allow.',
-  },
-  {
+    kind: NETWORKS_OR_HOSTS,
+    option: true,
+    meaning:
+      'Client networks refused before the banner; deny wins over allow. Host names as for MXHOOK_ALLOW_NETWORKS, except that one that does not resolve at start stops the start.',
+  }),
+  setting({
+    name: 'MXHOOK_DNS_SERVERS',
+    field: 'dnsServers',
+    placeholder: '<ip[:port],...>',
+    default: '',
+    defaultText: 'system resolvers',
+    kind: DNS_SERVERS,
+    option: true,
+    meaning:
+      'DNS servers the gateway asks (host names in the access lists), comma-separated; IPv6 with a port in brackets ([::1]:53).',
+  }),
+  setting({
     name: 'MXHOOK_AUTH',
+    field: 'auth',
     placeholder: 'off|function|users',
     default: 'off',
-    defaultText: 'off',
+    kind: oneOf(AUTH_MODES),
     meaning:
       "SMTP AUTH (RFC 4954): off, checked by the function's auth step, or checked against MXHOOK_AUTH_USERS. Offered only over TLS unless MXHOOK_AUTH_ALLOW_INSECURE is set.",
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_AUTH_USERS',
+    field: 'authUsersPath',
     placeholder: '<path>',
-    default: null,
+    default: '',
     defaultText: '-',
+    kind: READABLE_FILE,
     meaning: 'Users file, required when MXHOOK_AUTH=users.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_AUTH_ALLOW_INSECURE',
+    field: 'authAllowInsecure',
     placeholder: '<bool>',
     default: 'false',
-    defaultText: 'false',
+    kind: BOOLEAN,
     meaning: 'Offer AUTH on connections without TLS; for local testing only.',
-    boolean: true,
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_REQUIRE_TLS',
+    field: 'requireTls',
     placeholder: '<bool>',
     default: 'false',
-    defaultText: 'false',
+    kind: BOOLEAN,
+    option: true,
     meaning:
       'Require STARTTLS (or a /tls listener) before MAIL on every listener; see also /require-tls.',
-    boolean: true,
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_REQUIRE_AUTH',
+    field: 'requireAuth',
     placeholder: '<bool>',
     default: 'false',
-    defaultText: 'false',
+    kind: BOOLEAN,
+    option: true,
     meaning: 'Require AUTH before MAIL on every listener; see also /require-auth.',
-    boolean: true,
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_HTTP_LISTEN',
+    field: 'httpListen',
     placeholder: '<host:port>|off',
     default: '127.0.0.1:9025',
-    defaultText: '127.0.0.1:9025',
+    kind: HOST_PORT_OR_OFF,
     meaning: 'Admin HTTP listener (health, readiness, metrics, JWKS); off disables it.',
-  },
-  {
+  }),
+  setting({
     name: 'MXHOOK_LOG_LEVEL',
+    field: 'logLevel',
     placeholder: '<level>',
     default: 'info',
-    defaultText: 'info',
+    kind: oneOf(LOG_LEVELS),
     meaning: 'One of fatal, error, warn, info, debug, trace, silent.',
-  },
-] as const satisfies readonly VariableSpec[];
+  }),
+] as const;
 
 export type VariableName = (typeof VARIABLES)[number]['name'];
 
 export const VARIABLE_PREFIX = 'MXHOOK_';
 
-const BY_NAME: ReadonlyMap<string, VariableSpec> = new Map(
-  VARIABLES.map((spec) => [spec.name, spec]),
-);
+const ROWS: readonly VariableSpec[] = VARIABLES;
+
+const BY_NAME: ReadonlyMap<string, VariableSpec> = new Map(ROWS.map((spec) => [spec.name, spec]));
+
+/** The rows that are settings of their own, each filling one `GatewayConfig` field. */
+export const SETTINGS = ROWS.filter((spec): spec is Setting => 'field' in spec);
 
 export function variableSpec(name: string): VariableSpec | undefined {
   return BY_NAME.get(name);
+}
+
+/** A variable's default as text; `''` when it has none. */
+export function defaultOf(name: string): string {
+  return BY_NAME.get(name)?.default ?? '';
 }
 
 /** `MXHOOK_MAX_MESSAGE_SIZE` → `--max-message-size`. */

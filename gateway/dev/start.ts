@@ -17,7 +17,7 @@ import {
   WorkerStartError,
 } from './wrangler-dev.ts';
 
-/** wrangler dev's usual port, and the one DESIGN.md promises for `npm start`. */
+/** wrangler dev's usual port, and the one README.md's set-up names for `npm start`. */
 const DEFAULT_WORKER_PORT = 8787;
 
 /** start.ts's own flags, taken out before the rest go to loadConfig as `mxhook serve` flags. */

@@ -12,10 +12,10 @@ import type { GatewayObserver } from '../server/observer.ts';
 import { VERSION } from '../version.ts';
 import {
   CODE_CLASSES,
-  HOOK_OUTCOMES,
   labelValue,
   REJECTION_REASONS,
   REPLY_STEPS,
+  STEP_OUTCOMES,
   TRANSACTION_OUTCOMES,
 } from './labels.ts';
 import { MetricsObserver } from './metrics-observer.ts';
@@ -81,10 +81,10 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   // Bound once per label pair, so an observation does not build a label object.
   const latencyByLabels = STEPS.flatMap((step) =>
-    HOOK_OUTCOMES.map((outcome) => latency.labels(step, outcome)),
+    STEP_OUTCOMES.map((outcome) => latency.labels(step, outcome)),
   );
   const observer = new MetricsObserver((step, outcome, seconds) =>
-    latencyByLabels[step * HOOK_OUTCOMES.length + outcome]!.observe(seconds),
+    latencyByLabels[step * STEP_OUTCOMES.length + outcome]!.observe(seconds),
   );
 
   new Gauge({

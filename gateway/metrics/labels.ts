@@ -1,14 +1,13 @@
 // The label values every mxhook metric can take: fixed, small sets, so cardinality stays bounded.
 import { STEPS } from '../../functions/sdk/wire.ts';
 import type { RefusalReason, ReplyStep } from '../server/observer.ts';
+import type { StepOutcome } from '../smtp/decision.ts';
 import { replies } from '../smtp/replies.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { TransactionOutcome } from '../smtp/session-state.ts';
 
-export type HookOutcome = 'accepted' | 'rejected' | 'deferred' | 'failed';
-
 // Written as records so the compiler checks every member of each union is listed.
-const hookOutcomes: Record<HookOutcome, true> = {
+const stepOutcomes: Record<StepOutcome, true> = {
   accepted: true,
   rejected: true,
   deferred: true,
@@ -34,7 +33,7 @@ const refusalReasons: Record<RefusalReason, true> = {
   'starttls-injection': true,
 };
 
-export const HOOK_OUTCOMES = Object.keys(hookOutcomes) as readonly HookOutcome[];
+export const STEP_OUTCOMES = Object.keys(stepOutcomes) as readonly StepOutcome[];
 export const TRANSACTION_OUTCOMES = Object.keys(
   transactionOutcomes,
 ) as readonly TransactionOutcome[];
@@ -63,7 +62,7 @@ export const REJECTION_REASONS: readonly string[] = [
   ...REPLY_REASONS.map(([, reason]) => reason),
 ];
 
-export const HOOK_OUTCOME_INDEX = indexOf(HOOK_OUTCOMES);
+export const STEP_OUTCOME_INDEX = indexOf(STEP_OUTCOMES);
 export const TRANSACTION_OUTCOME_INDEX = indexOf(TRANSACTION_OUTCOMES);
 export const REPLY_STEP_INDEX = indexOf(REPLY_STEPS);
 export const STEP_INDEX = indexOf(STEPS);

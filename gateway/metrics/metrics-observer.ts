@@ -8,23 +8,23 @@
 // once. That happens once per function call, an HTTP round trip that dwarfs it.
 import type { Step } from '../../functions/sdk/wire.ts';
 import type { GatewayObserver, RefusalReason, ReplyStep } from '../server/observer.ts';
+import type { StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { TransactionOutcome } from '../smtp/session-state.ts';
 import {
   CODE_CLASSES,
-  HOOK_OUTCOME_INDEX,
-  type HookOutcome,
   REJECTION_REASON_INDEX,
   REJECTION_REASONS,
   REPLY_REASON_INDEX,
   REPLY_STEP_INDEX,
   REPLY_STEPS,
   STEP_INDEX,
+  STEP_OUTCOME_INDEX,
   TRANSACTION_OUTCOME_INDEX,
   TRANSACTION_OUTCOMES,
 } from './labels.ts';
 
-/** Receives one function call's latency, by label indexes into STEPS and HOOK_OUTCOMES. */
+/** Receives one function call's latency, by label indexes into STEPS and STEP_OUTCOMES. */
 export type CallLatencySink = (step: number, outcome: number, seconds: number) => void;
 
 export class MetricsObserver implements GatewayObserver {
@@ -75,9 +75,9 @@ export class MetricsObserver implements GatewayObserver {
     if (reason !== undefined) this.rejections[reason]! += 1;
   }
 
-  hookCall(step: Step, outcome: HookOutcome, durationMs: number): void {
+  hookCall(step: Step, outcome: StepOutcome, durationMs: number): void {
     const stepIndex = STEP_INDEX.get(step);
-    const outcomeIndex = HOOK_OUTCOME_INDEX.get(outcome);
+    const outcomeIndex = STEP_OUTCOME_INDEX.get(outcome);
     if (stepIndex === undefined || outcomeIndex === undefined) return;
     this.#callLatency(stepIndex, outcomeIndex, durationMs / 1000);
   }

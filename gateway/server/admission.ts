@@ -7,8 +7,13 @@ import { RateLimiter } from './rate-limiter.ts';
 /** What admission needs of a network list; a `CidrList` (gateway/net/cidr.ts) is one. */
 export interface NetworkList {
   contains(address: string): boolean;
-  /** When present and empty, the list is treated as absent (an empty allow list allows all). */
+  /** When present and empty, and there are no `hosts`, the list is treated as absent (an empty allow list allows all). */
   readonly blocks?: readonly unknown[];
+  /**
+   * Host names whose addresses belong to the list too. `contains` does not look them up: the
+   * gateway resolves them and matches through a `HostNetworkList` (host-networks.ts).
+   */
+  readonly hosts?: readonly string[];
 }
 
 /** The client as admission sees it: the real address, after any PROXY protocol header. */
@@ -38,14 +43,14 @@ export type AdmissionResult =
   | { readonly admitted: false; readonly reason: RefusalReason; readonly reply: Reply };
 
 /** RFC 5321 §3.1: a server may answer a connection with 554 instead of 220, then waits for QUIT; we close. */
-export const accessDenied = reply(554, '5.7.1', 'Access denied');
+const accessDenied = reply(554, '5.7.1', 'Access denied');
 /** RFC 5321 §3.8 / §4.2.3: 421, service not available, closing; RFC 3463 §3.8 4.7.0 security policy. */
-export const tooManyFromAddress = reply(
+const tooManyFromAddress = reply(
   421,
   '4.7.0',
   'Too many connections from your address, try again later',
 );
-export const connectionRateExceeded = reply(
+const connectionRateExceeded = reply(
   421,
   '4.7.0',
   'Too many new connections from your address, slow down and try again later',
@@ -65,7 +70,7 @@ export function isExempt(client: AdmittedClient): boolean {
 }
 
 /** `127.0.0.0/8` and `::1`; addresses are normalised, so `::ffff:127.0.0.1` arrives as `127.0.0.1`. */
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
 }
 
@@ -81,7 +86,8 @@ export function isAllowed(
 }
 
 function isEmpty(list: NetworkList): boolean {
-  return list.blocks !== undefined && list.blocks.length === 0;
+  // A list of names only is not empty: until they resolve it matches nobody (fails closed).
+  return list.blocks !== undefined && list.blocks.length === 0 && (list.hosts?.length ?? 0) === 0;
 }
 
 /**

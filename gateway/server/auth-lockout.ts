@@ -2,8 +2,8 @@
 import { clientKeyOf } from '../net/cidr.ts';
 
 /** Defaults: 10 failures within 15 minutes lock an address out until the window passes. */
-export const AUTH_LOCKOUT_FAILURES = 10;
-export const AUTH_LOCKOUT_WINDOW_MS = 15 * 60_000;
+const AUTH_LOCKOUT_FAILURES = 10;
+const AUTH_LOCKOUT_WINDOW_MS = 15 * 60_000;
 // Beyond this many addresses the oldest are forgotten, so an attacker cannot exhaust memory.
 const MAX_ADDRESSES = 100_000;
 

@@ -1,26 +1,18 @@
-// Drives one SMTP session: feeds socket bytes to the pure core and carries out the actions it returns.
+// The socket side of one SMTP session: moves bytes between the socket and the pure SmtpSession,
+// runs its timers and hook calls, and carries out the effects it returns.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import type { Handler } from '../handler.ts';
 import { proxySignatureOf } from '../net/proxy-protocol.ts';
-import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
-import { decide } from '../smtp/decision.ts';
+import type { Decision, HookOutcome } from '../smtp/decision.ts';
 import { formatReply, type Reply } from '../smtp/reply.ts';
-import { type MessageOptions, SessionReader } from '../smtp/session-reader.ts';
-import type {
-  HookCall,
-  HookOutcome,
-  SessionAction,
-  SessionEvent,
-  SessionSettings,
-  SessionState,
-} from '../smtp/session-state.ts';
-import { startSession, transition } from '../smtp/transition.ts';
+import { type OutsideEvent, type SessionOutput, SmtpSession } from '../smtp/session.ts';
+import type { HookCall, SessionSettings } from '../smtp/session-state.ts';
 import { ClientDeadline } from './client-deadline.ts';
 import { errorForLog } from './logger.ts';
 import type { MemoryBudget } from './memory-budget.ts';
-import type { GatewayObserver, ReplyStep } from './observer.ts';
+import type { GatewayObserver } from './observer.ts';
 import { outcomeWithoutHook, startHook } from './run-hook.ts';
 import { upgradeToTls } from './starttls.ts';
 import type { TlsServerOptions } from './tls-store.ts';
@@ -33,8 +25,6 @@ export interface ConnectionOptions {
   readonly dataTimeoutMs: number;
   /** How long the session may last in all; then 421, once the message in flight is answered. */
   readonly maxSessionDurationMs: number;
-  readonly bareLf: BareLfPolicy;
-  readonly longLines: LongLinePolicy;
   /** Minimum time before the banner, to catch clients that talk first (0 = none). */
   readonly greetingDelayMs: number;
   /** The gateway's certificates, asked at each STARTTLS so a reload reaches open sessions too. */
@@ -74,18 +64,23 @@ const MIN_DATA_BYTES_PER_SECOND = 500;
 
 const now = (): Date => new Date();
 
+/** A hook's outcome and how long the call took (null: decided without a call). */
+interface HookAnswerTimed {
+  readonly outcome: HookOutcome;
+  readonly durationMs: number | null;
+}
+
 export class SmtpConnection {
   readonly #options: ConnectionOptions;
   readonly #log: Logger;
-  /** Charges message bytes to the shared budget as they arrive (and gives them back). */
-  readonly #reader: SessionReader;
+  /** The protocol: it charges message bytes to the shared budget as they arrive (and gives them back). */
+  readonly #session: SmtpSession;
   /** Cancels the handler call in flight (its answer becomes a failure); null when none is. */
   #cancelCall: (() => void) | null = null;
-  /** A step decided without a call (no hook for it), for `#pump` to apply next. */
-  #decided: SessionEvent | null = null;
   #socket: Socket;
-  #state: SessionState = { phase: 'closed' };
   #hookInFlight = false;
+  /** The client is sending a message: its deadline is the data deadline, set when it started. */
+  #receivingMessage = false;
   #ending = false;
   #gone = false;
   #output = '';
@@ -108,7 +103,11 @@ export class SmtpConnection {
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
-    this.#reader = new SessionReader(options.memory);
+    this.#session = new SmtpSession(info, {
+      settings: options.settings,
+      budget: options.memory,
+      clock: now,
+    });
     this.#log = options.log.child({ session: info.id });
     this.#attach(socket);
     this.#lifetime = setTimeout(() => this.#onExpired(), options.maxSessionDurationMs).unref();
@@ -117,9 +116,6 @@ export class SmtpConnection {
       { client: info.client, server: info.server, tls: info.tls, proxied: info.proxied },
       'session opened',
     );
-    const first = startSession(info);
-    this.#state = first.state;
-    this.#perform(first.actions, 'connect');
     this.#pump();
   }
 
@@ -170,9 +166,7 @@ export class SmtpConnection {
     if (this.#ending) return;
     // Bytes before our banner: a legitimate client always waits for it (RFC 5321 §3.1). Noted
     // now, since `#sniff` may hold them until after the banner has gone out.
-    if (this.#state.phase === 'waiting' && this.#state.pending.step === 'connect') {
-      this.#talkedEarly = true;
-    }
+    if (this.#session.beforeBanner) this.#talkedEarly = true;
     const chunk = this.#sniff(received);
     if (chunk === null) return;
     if (this.#talkedEarly) {
@@ -181,7 +175,7 @@ export class SmtpConnection {
       this.#flush();
       return;
     }
-    this.#reader.push(chunk);
+    this.#session.receive(chunk);
     this.#pump();
   }
 
@@ -212,39 +206,27 @@ export class SmtpConnection {
 
   /** Processes buffered input for as long as the session can act on it without waiting. */
   #pump(): void {
-    while (!this.#ending && !this.#hookInFlight) {
+    while (!this.#ending) {
       // One read can hold thousands of pipelined commands whose replies are many times their size
       // (HELP, EHLO): hand replies to the socket as they pile up, so that a client that reads
       // nothing stops us here instead of making us queue megabytes for it.
       if (this.#output.length > WRITE_HIGH_WATER_BYTES) this.#flush();
       if (this.#socket.writableLength > WRITE_HIGH_WATER_BYTES) break; // resumed by 'drain'
-      const event = this.#decided ?? this.#nextEvent();
-      this.#decided = null;
-      if (event === null) break;
-      this.#dispatch(event);
+      const output = this.#session.next();
+      this.#extendDeadline(this.#session.takeMessageBytesRead());
+      if (output === null) break;
+      this.#perform(output);
     }
     this.#flush();
     this.#applyBackPressure();
   }
 
-  #nextEvent(): SessionEvent | null {
-    const event = this.#reader.next(this.#state.phase, now);
-    this.#extendDeadline(this.#reader.takeMessageBytesRead());
-    return event;
+  #dispatch(event: OutsideEvent): void {
+    if (this.#session.state.phase === 'closed') return;
+    this.#perform(this.#session.handle(event));
   }
 
-  #dispatch(event: SessionEvent): void {
-    if (this.#state.phase === 'closed') return;
-    const step = replyStepOf(this.#state);
-    const { state, actions } = transition(this.#state, event, this.#options.settings);
-    this.#state = state;
-    // No transaction any more (answered, refused, reset by RSET or EHLO): nothing is held for it.
-    if (state.phase === 'command' && state.tx === null) this.#reader.releaseMessage();
-    this.#perform(actions, step);
-  }
-
-  /** `step` is what the replies among `actions` answer, for the observer. */
-  #perform(actions: readonly SessionAction[], step: ReplyStep): void {
+  #perform({ actions, step }: SessionOutput): void {
     for (const action of actions) {
       switch (action.type) {
         case 'reply':
@@ -254,16 +236,8 @@ export class SmtpConnection {
         case 'hook':
           this.#callHook(action.call);
           break;
-        case 'receive-data':
-          this.#reader.expectData(this.#messageOptions());
-          this.#expectMessage();
-          break;
-        case 'receive-bdat':
-          this.#reader.expectBdat(action, this.#messageOptions());
-          this.#expectMessage();
-          break;
         case 'start-tls':
-          this.#startTls();
+          this.#startTls(action.droppedBytes);
           break;
         case 'transaction-end':
           this.#options.observer.transactionEnded?.(action.outcome);
@@ -281,29 +255,30 @@ export class SmtpConnection {
           this.#options.onAuthResult?.(action.ok);
           break;
         case 'admit':
-          // Decided now; `#pump` hands the answer to the core as the next event.
-          this.#decided = {
-            type: 'admission',
-            refusal: this.#options.readmit?.(action.address) ?? null,
-          };
+          // Decided now; the session applies it as its next event.
+          this.#session.admitted(this.#options.readmit?.(action.address) ?? null);
           break;
         case 'close':
           this.#end();
           break;
       }
     }
-    this.#expectCommand();
+    this.#setDeadline();
   }
 
   /**
    * Waiting for a command, an AUTH response or a TLS handshake, the client has idleTimeoutMs in
    * all (RFC 5321 §4.5.3.2.7); waiting on a handler, nothing is due from it. A message keeps the
-   * deadline that `#expectMessage` set.
+   * deadline set when it started (each BDAT chunk is a start).
    */
-  #expectCommand(): void {
+  #setDeadline(): void {
     if (this.#ending) return; // the close deadline set by #end stands
-    const { phase } = this.#state;
-    if (phase === 'data' || phase === 'bdat') return;
+    const receiving = this.#session.receivingMessage;
+    const started = receiving && !this.#receivingMessage;
+    this.#receivingMessage = receiving;
+    if (started) this.#expectMessage();
+    if (receiving) return;
+    const { phase } = this.#session.state;
     this.#socket.setTimeout(0);
     if (phase === 'waiting' || phase === 'closed') this.#deadline.clear();
     else this.#deadline.set(this.#options.idleTimeoutMs);
@@ -337,55 +312,68 @@ export class SmtpConnection {
   }
 
   #callHook(call: HookCall): void {
-    const handler = this.#options.handler;
-    const known = outcomeWithoutHook(handler, call.step);
-    if (known !== null && !(call.step === 'connect' && this.#options.greetingDelayMs > 0)) {
+    const known = outcomeWithoutHook(this.#options.handler, call.step);
+    const delayMs = call.step === 'connect' ? this.#options.greetingDelayMs : 0;
+    if (known !== null && delayMs === 0) {
       // Nothing to wait for: decided now, without a promise, a timer or a signal. With the default
       // steps that is connect, helo and mail of every session.
-      this.#observeDecision(call.step, known, false, 0);
-      this.#decided = { type: 'hook-done', outcome: known };
+      this.#observeDecision(call.step, this.#session.answer(call.step, known), null);
       return;
     }
     this.#hookInFlight = true;
     this.#socket.setTimeout(0); // the function's own deadline applies while it decides
-    const called = known === null;
-    const started = performance.now();
-    let durationMs = 0; // the call alone, without the greeting delay
-    const settleAttempt = call.step === 'auth' ? this.#options.onAuthAttempt?.() : undefined;
-    const running = startHook(handler, call, this.#options.functionTimeoutMs);
-    this.#cancelCall = running.cancel;
-    const answer = running.outcome.then((outcome) => {
-      // Settled in the same turn as the `auth-result` that records the verdict, so the lockout
-      // never sees the attempt as neither in flight nor counted.
-      settleAttempt?.();
-      this.#cancelCall = null;
-      // A tenth of a millisecond is finer than any function answers; more digits are timer noise.
-      durationMs = Math.round((performance.now() - started) * 10) / 10;
-      return outcome;
-    });
-    const delay =
-      call.step === 'connect' && this.#options.greetingDelayMs > 0
-        ? new Promise((resolve) => setTimeout(resolve, this.#options.greetingDelayMs))
-        : null;
-    void Promise.all([answer, delay]).then(([outcome]) => {
+    let answer: HookAnswerTimed | null =
+      known === null ? null : { outcome: known, durationMs: null };
+    // The banner waits for both the connect answer and the greeting delay.
+    let delaying = delayMs > 0;
+    const proceed = (): void => {
+      if (answer === null || delaying) return;
       this.#hookInFlight = false;
       if (this.#gone) return;
-      this.#observeDecision(call.step, outcome, called, durationMs);
-      this.#dispatch({ type: 'hook-done', outcome });
+      const decision = this.#session.answer(call.step, answer.outcome);
+      this.#observeDecision(call.step, decision, answer.durationMs);
       this.#pump();
-    });
+    };
+    if (delaying) {
+      setTimeout(() => {
+        delaying = false;
+        proceed();
+      }, delayMs);
+    }
+    if (answer === null) {
+      this.#startCall(call, (timed) => {
+        answer = timed;
+        proceed();
+      });
+    }
   }
 
-  /** Logs every step's decision (STYLE.md §10) and reports the function calls actually made. */
-  #observeDecision(
-    step: HookCall['step'],
-    outcome: HookOutcome,
-    called: boolean,
-    durationMs: number,
-  ): void {
-    const decision = decide(step, outcome);
+  /** Calls the step's hook; `durationMs` is the call alone, without any greeting delay. */
+  #startCall(call: HookCall, done: (answer: HookAnswerTimed) => void): void {
+    const started = performance.now();
+    const settleAttempt = call.step === 'auth' ? this.#options.onAuthAttempt?.() : undefined;
+    this.#cancelCall = startHook(
+      this.#options.handler,
+      call,
+      this.#options.functionTimeoutMs,
+      (outcome) => {
+        // Settled in the same turn as the `auth-result` that records the verdict, so the lockout
+        // never sees the attempt as neither in flight nor counted.
+        settleAttempt?.();
+        this.#cancelCall = null;
+        // A tenth of a millisecond is finer than any function answers; more digits are timer noise.
+        done({ outcome, durationMs: Math.round((performance.now() - started) * 10) / 10 });
+      },
+    );
+  }
+
+  /**
+   * Logs every step's decision and reports the function calls actually made; `durationMs` is
+   * null for a step decided without a call.
+   */
+  #observeDecision(step: HookCall['step'], decision: Decision, durationMs: number | null): void {
     const code = decision.reply.code;
-    if (!called) {
+    if (durationMs === null) {
       // Not a decision anyone made (the step is not in MXHOOK_STEPS): debug, not one line per step at info.
       this.#log.debug({ step, code, outcome: decision.outcome }, 'step accepted without a call');
       return;
@@ -396,12 +384,11 @@ export class SmtpConnection {
     this.#options.observer.hookCall?.(step, decision.outcome, durationMs);
   }
 
-  #startTls(): void {
+  /** `dropped`: input pipelined after STARTTLS, which the session discarded (RFC 3207 §4.2). */
+  #startTls(dropped: number): void {
     const tlsOptions = this.#options.tls.serverOptions();
     if (tlsOptions === null) return;
     this.#flush();
-    // RFC 3207 §4.2 / CVE-2011-0411: commands pipelined after STARTTLS arrived in clear; drop them.
-    const dropped = this.#reader.discardBuffered();
     if (dropped > 0) {
       this.#options.observer.refused?.('starttls-injection');
       this.#log.warn({ droppedBytes: dropped }, 'discarded input pipelined after STARTTLS');
@@ -424,7 +411,7 @@ export class SmtpConnection {
 
   #applyBackPressure(): void {
     const socket = this.#socket;
-    const stalled = this.#hookInFlight && this.#reader.bufferedBytes > READ_HIGH_WATER_BYTES;
+    const stalled = this.#hookInFlight && this.#session.bufferedBytes > READ_HIGH_WATER_BYTES;
     const unread = socket.writableLength > WRITE_HIGH_WATER_BYTES;
     if (stalled || unread) socket.pause();
     else if (socket.isPaused()) socket.resume();
@@ -445,40 +432,15 @@ export class SmtpConnection {
     this.#deadline.set(CLOSE_LINGER_MS);
   }
 
-  /** DATA and BDAT content alike: the same size limit and line rules. */
-  #messageOptions(): MessageOptions {
-    return {
-      maxMessageBytes: this.#options.settings.maxMessageBytes,
-      bareLf: this.#options.bareLf,
-      longLines: this.#options.longLines,
-    };
-  }
-
   #onClose(): void {
     if (this.#gone) return;
     this.#gone = true;
     this.#cancelCall?.();
     clearTimeout(this.#lifetime);
     this.#deadline.dispose();
-    this.#reader.clear();
-    this.#state = { phase: 'closed' };
+    this.#session.close();
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');
     this.#options.onClosed(this);
-  }
-}
-
-/** What replies produced from `state` answer: the pending step's decision, or a command. */
-function replyStepOf(state: SessionState): ReplyStep {
-  switch (state.phase) {
-    case 'waiting':
-      return state.pending.step;
-    case 'data':
-    case 'bdat':
-      return 'data';
-    case 'auth':
-      return 'auth'; // the rest of an AUTH exchange (RFC 4954 §4)
-    default:
-      return 'command';
   }
 }

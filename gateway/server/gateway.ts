@@ -2,83 +2,70 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
+import {
+  checkOption,
+  type GatewaySettingsInput,
+  resolveGatewaySettings,
+} from '../config/gateway-options.ts';
+import { seconds } from '../config/parse-scalars.ts';
+import type { GatewaySettings } from '../config/types.ts';
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
-import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
+import { applyMiddleware, type Middleware } from '../middleware.ts';
+import { DnsResolver } from '../net/dns-resolver.ts';
 import type { Reply } from '../smtp/reply.ts';
-import type { AuthSettings } from '../smtp/session-state.ts';
+import type { AuthSettings, ExtraVerb } from '../smtp/session-state.ts';
 import { Admission, type NetworkList } from './admission.ts';
 import { AuthLockout } from './auth-lockout.ts';
 import { type ConnectionOptions, SmtpConnection } from './connection.ts';
+import { compileExtraVerbs, type ExtraVerbDefinition } from './extra-verbs.ts';
+import { type AccessListRole, HostNetworkList } from './host-networks.ts';
 import { Intake, normalizeAddress, type SessionStart } from './intake.ts';
+import type { ListenAddress } from './listen-address.ts';
 import { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver } from './observer.ts';
 import { newSessionId } from './session-id.ts';
 import { type TlsPair, TlsStore } from './tls-store.ts';
 
 export type { NetworkList } from './admission.ts';
-export { normalizeAddress } from './intake.ts';
+export type { ListenAddress } from './listen-address.ts';
 export type { TlsPair } from './tls-store.ts';
 
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-  /** SMTPS: TLS from the first byte (RFC 8314 §3.3). */
-  readonly implicitTls: boolean;
-  /** MAIL needs STARTTLS first on this listener (RFC 3207 §4, 530 5.7.0); or-ed with `GatewayOptions.requireTls`. */
-  readonly requireTls?: boolean;
-  /** MAIL needs AUTH first on this listener (submission, RFC 6409 §4.3); or-ed with `GatewayOptions.requireAuth`. */
-  readonly requireAuth?: boolean;
-}
-
-export interface GatewayOptions {
+/**
+ * Every setting marked as an option in gateway/config/variables.ts, under its config field name
+ * (`maxMessageBytes`, `shutdownGraceMs`, …), in the same units and held to the same rules as the
+ * MXHOOK_ variable (whose `--help` text describes it); absent or null takes the same default.
+ */
+export interface GatewayOptions extends GatewaySettingsInput {
   readonly listen: readonly ListenAddress[];
   readonly hostname: string;
   readonly handler: Handler;
+  /**
+   * Runs around each of the handler's hooks, the first outermost (m1 → m2 → hook → m2 → m1).
+   * Steps the handler has no hook for are decided without a call, and no middleware runs for them.
+   */
+  readonly middleware?: readonly Middleware[];
   /**
    * PEM certificate chain and key, or several, chosen per handshake by SNI (the first is the
    * default); enables STARTTLS and implicit-TLS listeners.
    */
   readonly tls?: TlsPair | readonly TlsPair[] | null;
-  readonly maxMessageBytes?: number;
-  readonly maxRecipients?: number;
-  readonly maxConnections?: number;
-  /** Concurrent sessions per client address; direct loopback clients are exempt (admission.ts). */
-  readonly maxConnectionsPerIp?: number;
-  /** New connections per minute per client address, 0 for no limit; direct loopback clients are exempt. */
-  readonly maxConnectionsPerIpPerMinute?: number;
-  /**
-   * Connections from these addresses must start with a PROXY protocol v1/v2 header, whose
-   * client address then stands for the session; connections from others must not carry one.
-   */
-  readonly trustedProxies?: NetworkList | null;
-  /** Only these clients are served (checked before the banner); absent or empty serves all. */
-  readonly allowNetworks?: NetworkList | null;
-  /** These clients get 554 5.7.1 instead of the banner; wins over `allowNetworks`. */
-  readonly denyNetworks?: NetworkList | null;
   /** How long a trusted proxy has to send its whole PROXY header. */
   readonly proxyHeaderTimeoutMs?: number;
-  readonly idleTimeoutMs?: number;
-  readonly dataTimeoutMs?: number;
-  readonly functionTimeoutMs?: number;
-  readonly maxBadCommands?: number;
-  /** NOOP, VRFY, EXPN, RSET and HELP per session (until a message is accepted) before 421. */
-  readonly maxJunkCommands?: number;
-  /** How long a session may last before 421 (a message in flight is answered first). */
-  readonly maxSessionDurationMs?: number;
-  readonly bareLf?: BareLfPolicy;
-  readonly longLines?: LongLinePolicy;
+  /** How long the banner waits, catching clients that talk before it; default 0. */
   readonly greetingDelayMs?: number;
-  readonly shutdownGraceMs?: number;
-  readonly maxBytesInFlight?: number;
-  readonly requireTls?: boolean;
-  /** MAIL needs AUTH first on every listener; see also `ListenAddress.requireAuth`. */
-  readonly requireAuth?: boolean;
+  /**
+   * The shortest wait before a host name in the access lists is resolved again, whatever its
+   * TTL, and the wait before retrying a failed resolution; default 30 s.
+   */
+  readonly hostTtlFloorMs?: number;
   /**
    * Offer SMTP AUTH (RFC 4954); the handler's `auth` hook decides. Over TLS only unless
    * `allowInsecure`. Absent or null: AUTH is not offered.
    */
   readonly auth?: { readonly allowInsecure: boolean } | null;
+  /** Commands the gateway does not implement, added by this program, by verb (`XSTATUS`, `ETRN`). */
+  readonly verbs?: Readonly<Record<string, ExtraVerbDefinition>>;
   readonly logger?: Logger;
   readonly observer?: GatewayObserver;
 }
@@ -91,30 +78,21 @@ interface ClientIdentity {
 // Failed AUTH attempts in one session before 421 (the per-address lockout is in auth-lockout.ts).
 const AUTH_FAILURES_PER_SESSION = 3;
 
-const DEFAULTS = {
-  maxMessageBytes: 10 * 1024 * 1024,
-  maxRecipients: 100,
-  maxConnections: 1000,
-  maxConnectionsPerIp: 50,
-  maxConnectionsPerIpPerMinute: 120,
-  proxyHeaderTimeoutMs: 5_000,
-  idleTimeoutMs: 300_000,
-  dataTimeoutMs: 600_000,
-  functionTimeoutMs: 30_000,
-  maxBadCommands: 20,
-  maxJunkCommands: 100,
-  maxSessionDurationMs: 3_600_000,
-  greetingDelayMs: 0,
-  shutdownGraceMs: 30_000,
-  maxBytesInFlight: 256 * 1024 * 1024,
-} as const;
+/** The options, checked and with every default filled in. */
+interface Limits extends GatewaySettings {
+  readonly proxyHeaderTimeoutMs: number;
+  readonly greetingDelayMs: number;
+  readonly hostTtlFloorMs: number;
+}
 
 /** After the grace period, how long aborted sessions get to send their 451 before sockets are destroyed. */
 const ABORT_WAIT_MS = 2_000;
 
 export class Gateway {
   readonly #options: GatewayOptions;
-  readonly #limits: typeof DEFAULTS;
+  /** The handler wrapped in the middleware. */
+  readonly #handler: Handler;
+  readonly #limits: Limits;
   readonly #log: Logger;
   readonly #observer: GatewayObserver;
   readonly #memory: MemoryBudget;
@@ -129,18 +107,26 @@ export class Gateway {
   /** Decides who may open a session: at connect (through the intake) and after XCLIENT. */
   readonly #admission: Admission;
   readonly #tls: TlsStore;
+  /** The resolver every DNS query of this gateway goes through (MXHOOK_DNS_SERVERS). */
+  readonly #dns: DnsResolver;
+  /** The access lists with host names, resolved at start and kept current until stop. */
+  readonly #hostLists: HostNetworkList[] = [];
+  readonly #extraVerbs: ReadonlyMap<string, ExtraVerb>;
   #stopping: Promise<void> | null = null;
 
   constructor(options: GatewayOptions) {
     this.#limits = validate(options);
     this.#options = options;
+    this.#handler = applyMiddleware(options.handler, options.middleware ?? []);
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.#observer = options.observer ?? {};
+    this.#extraVerbs = compileExtraVerbs(options.verbs ?? {}, this.#log);
     this.#memory = new MemoryBudget(this.#limits.maxBytesInFlight);
     this.#tls = new TlsStore(tlsPairsOf(options.tls));
+    this.#dns = new DnsResolver({ servers: this.#limits.dnsServers });
     this.#admission = new Admission({
-      allow: options.allowNetworks ?? null,
-      deny: options.denyNetworks ?? null,
+      allow: this.#withHosts('allow', this.#limits.allowNetworks),
+      deny: this.#withHosts('deny', this.#limits.denyNetworks),
       maxConnectionsPerIp: this.#limits.maxConnectionsPerIp,
       maxConnectionsPerIpPerMinute: this.#limits.maxConnectionsPerIpPerMinute,
     });
@@ -148,7 +134,7 @@ export class Gateway {
       maxConnections: this.#limits.maxConnections,
       proxyHeaderTimeoutMs: this.#limits.proxyHeaderTimeoutMs,
       handshakeTimeoutMs: this.#limits.idleTimeoutMs,
-      trustedProxies: options.trustedProxies ?? null,
+      trustedProxies: this.#limits.trustedProxies,
       admission: this.#admission,
       tls: this.#tls,
       observer: this.#observer,
@@ -203,6 +189,11 @@ export class Gateway {
   }
 
   async start(): Promise<AddressInfo[]> {
+    // Before any listener: the first client is judged with the names already resolved.
+    await Promise.all(this.#hostLists.map((list) => list.start())).catch((error) => {
+      for (const list of this.#hostLists) list.stop();
+      throw error;
+    });
     for (const listen of this.#options.listen) {
       const server = createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
         this.#intake.accept(socket, listen),
@@ -236,6 +227,7 @@ export class Gateway {
       this.#servers.map(({ server }) => new Promise((resolve) => server.close(resolve))),
     );
     this.#log.info({ sessions: this.#sessions.size }, 'shutting down');
+    for (const list of this.#hostLists) list.stop();
     this.#intake.destroyPending();
     for (const session of this.#sessions.keys()) session.shutdown();
     const allClosed = (): Promise<void> =>
@@ -249,6 +241,20 @@ export class Gateway {
     }
     await closedListeners;
     this.#log.info('stopped');
+  }
+
+  /** `list` itself, or, when it names hosts, a list that matches their addresses as they resolve. */
+  #withHosts(role: AccessListRole, list: NetworkList): NetworkList {
+    if ((list.hosts?.length ?? 0) === 0) return list;
+    const resolving = new HostNetworkList({
+      role,
+      list,
+      resolver: this.#dns,
+      floorMs: this.#limits.hostTtlFloorMs,
+      log: this.#log,
+    });
+    this.#hostLists.push(resolving);
+    return resolving;
   }
 
   /** AUTH settings for a session, locked out by its client's address as it is at each attempt. */
@@ -280,8 +286,9 @@ export class Gateway {
     }
     const auth = this.#authSettings(client);
     // XCLIENT is for the same hosts trusted to speak PROXY protocol: they vouch for the client.
-    const xclient =
-      this.#options.trustedProxies?.contains(normalizeAddress(socket.remoteAddress ?? '')) ?? false;
+    const xclient = this.#limits.trustedProxies.contains(
+      normalizeAddress(socket.remoteAddress ?? ''),
+    );
     if (auth === null && !xclient) return shared;
     return {
       ...shared,
@@ -326,22 +333,24 @@ export class Gateway {
     return {
       settings: {
         hostname: this.#options.hostname,
+        banner: limits.banner,
         maxMessageBytes: limits.maxMessageBytes,
+        bareLf: limits.bareLf,
+        longLines: limits.longLines,
         maxRecipients: limits.maxRecipients,
         maxBadCommands: limits.maxBadCommands,
         maxJunkCommands: limits.maxJunkCommands,
         tlsAvailable: this.#tls.available,
-        requireTls: (this.#options.requireTls ?? false) || (listen.requireTls ?? false),
-        requireAuth: (this.#options.requireAuth ?? false) || (listen.requireAuth ?? false),
+        requireTls: limits.requireTls || (listen.requireTls ?? false),
+        requireAuth: limits.requireAuth || (listen.requireAuth ?? false),
         isOverMemoryBudget: () => this.#memory.isOver(),
+        extraVerbs: this.#extraVerbs,
       },
-      handler: this.#options.handler,
+      handler: this.#handler,
       functionTimeoutMs: limits.functionTimeoutMs,
       idleTimeoutMs: limits.idleTimeoutMs,
       dataTimeoutMs: limits.dataTimeoutMs,
       maxSessionDurationMs: limits.maxSessionDurationMs,
-      bareLf: this.#options.bareLf ?? 'normalize',
-      longLines: this.#options.longLines ?? 'accept',
       greetingDelayMs: limits.greetingDelayMs,
       tls: this.#tls,
       memory: this.#memory,
@@ -390,29 +399,28 @@ export function createGateway(options: GatewayOptions): Gateway {
   return new Gateway(options);
 }
 
-function validate(options: GatewayOptions): typeof DEFAULTS {
-  const limits = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    const zeroAllowed = key === 'greetingDelayMs' || key === 'maxConnectionsPerIpPerMinute';
-    if (!Number.isFinite(value) || value < 0 || (!zeroAllowed && value === 0)) {
-      throw new MxhookError(
-        'ERR_CONFIG_INVALID',
-        `option ${key} must be a positive number, got ${value}`,
-      );
-    }
-    (limits as Record<string, number>)[key] = value;
-  }
-  if (options.listen.length === 0)
-    throw new MxhookError('ERR_CONFIG_INVALID', 'option listen needs at least one address');
-  if (options.listen.some((l) => l.implicitTls) && !hasTls(options.tls)) {
+function validate(options: GatewayOptions): Limits {
+  const limits: Limits = {
+    ...resolveGatewaySettings(options),
+    proxyHeaderTimeoutMs: checkOption(
+      'proxyHeaderTimeoutMs',
+      seconds(),
+      options.proxyHeaderTimeoutMs ?? 5_000,
+    ),
+    greetingDelayMs: checkOption(
+      'greetingDelayMs',
+      seconds({ zeroAllowed: true }),
+      options.greetingDelayMs ?? 0,
+    ),
+    hostTtlFloorMs: checkOption('hostTtlFloorMs', seconds(), options.hostTtlFloorMs ?? 30_000),
+  };
+  if (limits.listen.some((l) => l.implicitTls) && !hasTls(options.tls)) {
     throw new MxhookError(
       'ERR_CONFIG_INVALID',
       'option listen has an implicit-TLS address but option tls is missing',
     );
   }
-  if (options.listen.some((l) => l.requireTls) && !hasTls(options.tls)) {
+  if (limits.listen.some((l) => l.requireTls) && !hasTls(options.tls)) {
     throw new MxhookError(
       'ERR_CONFIG_INVALID',
       'option listen has a require-TLS address but option tls is missing',
@@ -420,6 +428,8 @@ function validate(options: GatewayOptions): typeof DEFAULTS {
   }
   if (typeof options.handler?.data !== 'function')
     throw new MxhookError('ERR_CONFIG_INVALID', 'option handler needs a data hook');
+  if (options.middleware?.some((middleware) => typeof middleware !== 'function'))
+    throw new MxhookError('ERR_CONFIG_INVALID', 'option middleware must be a list of functions');
   return limits;
 }
 

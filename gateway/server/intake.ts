@@ -74,11 +74,6 @@ export class Intake<L extends IntakeListener> {
     };
   }
 
-  /** Connections accepted that are not sessions yet; they count against `maxConnections`. */
-  get pendingCount(): number {
-    return this.#pending.size;
-  }
-
   /** Shutdown: drops the connections that are not sessions yet. */
   destroyPending(): void {
     for (const socket of this.#pending) socket.destroy();

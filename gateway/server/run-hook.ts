@@ -1,7 +1,9 @@
 // Calls one handler hook with a deadline; every way it can fail becomes a value, never an exception.
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
-import type { HookCall, HookOutcome } from '../smtp/session-state.ts';
+import type { HookOutcome } from '../smtp/decision.ts';
+import type { HookCall } from '../smtp/session-state.ts';
+import { errorForLog } from './logger.ts';
 
 const ACCEPT: HookOutcome = Object.freeze({
   ok: true,
@@ -24,33 +26,35 @@ export function outcomeWithoutHook(handler: Handler, step: HookCall['step']): Ho
   return step === 'auth' ? REJECT : ACCEPT;
 }
 
-export interface RunningHook {
-  /** Settles with the hook's answer or its failure; never rejects. */
-  readonly outcome: Promise<HookOutcome>;
-  /** Gives up on the call (ERR_SHUTTING_DOWN) and aborts the hook's signal. */
-  cancel(): void;
-}
-
 /**
- * Starts the step's hook, giving it a signal that aborts at the deadline or on `cancel()`. One
- * AbortController and one cleared timer per call, nothing else: AbortSignal.timeout() would keep
- * its timer alive for the whole timeout after every call, and a listener on a per-session signal
- * costs an add and a remove per call.
+ * Starts the step's hook (the handler has one), giving it a signal that aborts at the deadline or
+ * on the returned cancel function, and calls `done` once with its answer or its failure — always
+ * later, never from inside this call. One AbortController, one cleared timer and no promise of
+ * ours per call: AbortSignal.timeout() would keep its timer alive for the whole timeout after
+ * every call, and racing promises costs several allocations per call on the path of every message.
  */
-export function startHook(handler: Handler, call: HookCall, timeoutMs: number): RunningHook {
+export function startHook(
+  handler: Handler,
+  call: HookCall,
+  timeoutMs: number,
+  done: (outcome: HookOutcome) => void,
+): () => void {
   const hook = handler[call.step] as AnyHook | undefined;
-  if (hook === undefined) {
-    return { outcome: Promise.resolve(outcomeWithoutHook(handler, call.step)!), cancel() {} };
-  }
+  // The caller decides a step without a hook at once (outcomeWithoutHook), never through here.
+  if (hook === undefined) throw new Error(`no ${call.step} hook to call`);
   const controller = new AbortController();
-  let stop!: (error: MxhookError) => void;
-  const stopped = new Promise<never>((_, reject) => {
-    stop = (error) => {
-      // The race is lost to `stopped` before the hook hears of the abort, so the failure is ours.
-      reject(error);
-      controller.abort(error);
-    };
-  });
+  let settled = false;
+  const settle = (outcome: HookOutcome): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    done(outcome);
+  };
+  // The failure is settled before the hook hears of the abort, so the failure is ours.
+  const stop = (error: MxhookError): void => {
+    settle(failureOf(error));
+    controller.abort(error);
+  };
   const timer = setTimeout(
     () =>
       stop(
@@ -58,37 +62,45 @@ export function startHook(handler: Handler, call: HookCall, timeoutMs: number): 
       ),
     timeoutMs,
   );
-  const outcome = answerOf(
-    call,
-    () => hook({ ...call, signal: controller.signal }),
-    stopped,
-  ).finally(() => clearTimeout(timer));
-  return {
-    outcome,
-    cancel: () => stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`)),
-  };
+  const cancel = (): void =>
+    stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`));
+  let answer: unknown;
+  try {
+    answer = hook({ ...call, signal: controller.signal });
+  } catch (error) {
+    queueMicrotask(() => settle(failureOf(error)));
+    return cancel;
+  }
+  if (isThenable(answer)) {
+    answer.then(
+      (value) => settle(outcomeOf(call.step, value)),
+      (error: unknown) => settle(failureOf(error)),
+    );
+  } else queueMicrotask(() => settle(outcomeOf(call.step, answer)));
+  return cancel;
 }
 
-async function answerOf(
-  call: HookCall,
-  invoke: () => unknown,
-  stopped: Promise<never>,
-): Promise<HookOutcome> {
-  try {
-    const response = await Promise.race([invoke(), stopped]);
-    // undefined accepts every step but data: a data hook must say so explicitly.
-    if (response === undefined)
-      return call.step === 'data'
-        ? { ok: false, error: { code: 'ERR_HOOK_RESPONSE', message: 'no answer' } }
-        : ACCEPT;
-    return { ok: true, response };
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        code: error instanceof MxhookError ? error.code : 'ERR_HOOK_THREW',
-        message: error instanceof Error ? error.message : String(error),
-      },
-    };
-  }
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** What a hook's answer means: undefined accepts every step but data, which must say so. */
+function outcomeOf(step: HookCall['step'], response: unknown): HookOutcome {
+  if (response !== undefined) return { ok: true, response };
+  return step === 'data'
+    ? { ok: false, error: { code: 'ERR_HOOK_RESPONSE', message: 'no answer' } }
+    : ACCEPT;
+}
+
+function failureOf(error: unknown): HookOutcome {
+  const code = error instanceof MxhookError ? error.code : 'ERR_HOOK_THREW';
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  const failure =
+    cause === undefined ? { code, message } : { code, message, cause: errorForLog(cause) };
+  return { ok: false, error: failure };
 }

@@ -36,11 +36,9 @@ export function onAuthCommand(
 ): Transition {
   const { ctx, tx } = state;
   const auth = settings.auth;
-  // RFC 4954 §3: AUTH that was not advertised is a command we do not implement.
-  if (auth == null) return error(replies.notImplemented('AUTH'));
-  if (ctx.info.helo === null || !ctx.esmtp) return error(replies.needEhlo);
+  if (auth == null) throw new Error('AUTH handled without AUTH configured'); // see notOfferedRefusal
+  if (!ctx.esmtp) return error(replies.needEhlo); // greeted with HELO
   if (ctx.info.auth !== null) return error(replies.alreadyAuthenticated); // RFC 4954 §4
-  if (tx !== null) return error(replies.transactionInProgress); // RFC 4954 §4
   if (ctx.info.tls === null && !auth.allowInsecure)
     return respond(state, replies.encryptionRequired);
   if (auth.isLockedOut()) return respond(CLOSED, replies.authLockedOut);

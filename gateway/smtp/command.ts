@@ -21,13 +21,14 @@ export type Verb = (typeof VERBS)[number];
 
 export type CommandLine =
   | { readonly kind: 'command'; readonly verb: Verb; readonly args: string }
-  | { readonly kind: 'unknown'; readonly verb: string }
+  /** `verb` upper-cased, at most 32 characters: what an added verb (`extraVerbs`) is looked up by. */
+  | { readonly kind: 'unknown'; readonly verb: string; readonly args: string }
   | { readonly kind: 'http' }
   | { readonly kind: 'invalid'; readonly problem: 'nul' | 'utf8' };
 
 /** RFC 5321 §4.5.3.1.4: 512 octets including CRLF, raised by the extensions we offer and for long addresses. */
 export const COMMAND_LINE_BYTES = 512;
-const LINE_LIMIT_BYTES: Partial<Record<Verb, number>> = {
+const LINE_LIMIT_BYTES: Readonly<Record<string, number>> = {
   // SIZE (RFC 1870 §3: +26), AUTH= (RFC 4954 §5: +500), BODY, SMTPUTF8, and the +100 RFC 3461 §5
   // allows for DSN, kept (as the RCPT room below) for long addresses such as SRS-rewritten ones:
   // those are bounded by the line, not by the 64-octet local part of RFC 5321 §4.5.3.1.1.
@@ -41,9 +42,9 @@ const LINE_LIMIT_BYTES: Partial<Record<Verb, number>> = {
 /** The longest line any verb may send; the line reader discards anything longer unread. */
 export const MAX_LINE_BYTES = 12288;
 
-/** The longest line (including CRLF) the verb may send. */
-export function lineLimitBytes(verb: Verb): number {
-  return LINE_LIMIT_BYTES[verb] ?? COMMAND_LINE_BYTES;
+/** The longest line (including CRLF) the verb may send; a verb a program added gets 512. */
+export function lineLimitBytes(verb: string): number {
+  return Object.hasOwn(LINE_LIMIT_BYTES, verb) ? LINE_LIMIT_BYTES[verb]! : COMMAND_LINE_BYTES;
 }
 
 const VERB_SET: ReadonlySet<string> = new Set(VERBS);
@@ -62,9 +63,8 @@ export function parseCommandLine(line: Uint8Array): CommandLine {
   text = text.trimEnd();
   const space = text.indexOf(' ');
   const word = (space === -1 ? text : text.slice(0, space)).toUpperCase();
-  if (VERB_SET.has(word)) {
-    return { kind: 'command', verb: word as Verb, args: space === -1 ? '' : text.slice(space + 1) };
-  }
+  const args = space === -1 ? '' : text.slice(space + 1);
+  if (VERB_SET.has(word)) return { kind: 'command', verb: word as Verb, args };
   if (HTTP_REQUEST.test(text)) return { kind: 'http' };
-  return { kind: 'unknown', verb: word.slice(0, 32) };
+  return { kind: 'unknown', verb: word.slice(0, 32), args };
 }

@@ -2,11 +2,12 @@
 import type { Envelope } from '../../functions/sdk/wire.ts';
 import { onAuthCommand } from './auth.ts';
 import { type CommandLine, lineLimitBytes, parseCommandLine, type Verb } from './command.ts';
+import { notOfferedRefusal, sequenceRefusal, stageOf } from './command-table.ts';
 import { checkMailParams, checkRcptParams } from './params.ts';
 import { isHeloName, type ParsedPath, parsePathArgument } from './path.ts';
 import { replies } from './replies.ts';
 import { closing, type Reply } from './reply.ts';
-import { CLOSED, clientError, type Refuse, respond } from './respond.ts';
+import { CLOSED, clientError, type Refuse, respond, unchanged } from './respond.ts';
 import type {
   PhaseState,
   SessionContext,
@@ -58,16 +59,34 @@ export function onCommandLine(
       return error(cmd.problem === 'nul' ? replies.nulInCommand : replies.invalidUtf8);
     case 'http':
       return respond(CLOSED, replies.httpRefused);
-    case 'unknown':
-      return error(replies.unknownCommand);
+    case 'unknown': {
+      const extra = settings.extraVerbs?.get(cmd.verb);
+      if (extra === undefined) return error(replies.unknownCommand);
+      return (
+        refusalOfAny(line, cmd.verb, state, settings, error) ??
+        error(extra.reply(cmd.args, ctx.info))
+      );
+    }
     case 'command':
-      break;
+      return (
+        refusalOfAny(line, cmd.verb, state, settings, error) ??
+        onVerb(state, cmd.verb, cmd.args, pipelined, settings, error)
+      );
   }
-  if (line.length + 2 > lineLimitBytes(cmd.verb)) return error(replies.lineTooLong);
-  if (ctx.draining && tx === null && cmd.verb !== 'QUIT') {
+}
+
+/** What refuses any command, built in or added, before its verb is looked at; null if nothing. */
+function refusalOfAny(
+  line: Buffer,
+  verb: string,
+  state: PhaseState<'command'>,
+  settings: SessionSettings,
+  error: Refuse,
+): Transition | null {
+  if (line.length + 2 > lineLimitBytes(verb)) return error(replies.lineTooLong);
+  if (state.ctx.draining && state.tx === null && verb !== 'QUIT')
     return respond(CLOSED, replies.shuttingDown(settings.hostname));
-  }
-  return onVerb(state, cmd.verb, cmd.args, pipelined, settings, error);
+  return null;
 }
 
 /**
@@ -95,6 +114,11 @@ function onVerb(
   error: Refuse,
 ): Transition {
   const { ctx, tx } = state;
+  // DATA and BDAT check their sequence themselves: their refusals have consequences of their own.
+  if (verb !== 'DATA' && verb !== 'BDAT') {
+    const refusal = notOfferedRefusal(verb, settings) ?? sequenceRefusal(verb, stageOf(ctx, tx));
+    if (refusal !== null) return error(refusal);
+  }
   switch (verb) {
     case 'EHLO':
     case 'HELO':
@@ -123,11 +147,11 @@ function onVerb(
     case 'HELP':
       return respond(state, replies.help);
     case 'STARTTLS':
-      return startTls(state, args, settings, error);
+      return startTls(state, args, error);
     case 'AUTH':
       return onAuthCommand(state, args, settings, error);
     case 'XCLIENT':
-      return onXclient(state, args, settings, error);
+      return onXclient(state, args, error);
   }
 }
 
@@ -161,8 +185,6 @@ function mail(
   settings: SessionSettings,
   error: Refuse,
 ): Transition {
-  if (ctx.info.helo === null) return error(replies.needHelo);
-  if (tx !== null) return error(replies.nestedMail);
   // RFC 3207 §4 and RFC 4954 §6: a server that requires TLS or AUTH answers 530 until it has them.
   if (settings.requireTls && ctx.info.tls === null)
     return respond({ phase: 'command', ctx, tx }, replies.tlsRequired);
@@ -213,9 +235,7 @@ function rcpt(
   settings: SessionSettings,
   error: Refuse,
 ): Transition {
-  if (ctx.info.helo === null) return error(replies.needHelo);
-  if (tx === null) return error(replies.needMail);
-  if (tx.bdat !== null) return error(replies.transactionInProgress);
+  if (tx === null) throw new Error('RCPT in sequence without a transaction'); // see SEQUENCE
   const parsed = pathOf(ctx, args, 'TO');
   if ('code' in parsed) return error(parsed);
   const { address, params, utf8 } = parsed;
@@ -244,10 +264,7 @@ function data(
 ): Transition {
   const { ctx, tx } = state;
   const refusal = dataRefusal(ctx, tx, args, settings);
-  if (!('code' in refusal))
-    return respond({ phase: 'data', ctx, tx: refusal }, replies.startData, [
-      { type: 'receive-data' },
-    ]);
+  if (!('code' in refusal)) return respond({ phase: 'data', ctx, tx: refusal }, replies.startData);
   // RFC 2920 §3.1: DATA ends a group, so what follows it is the message the client sent without
   // waiting for the answer; read as commands, its lines could run a transaction of their own.
   // Postfix's answer: the refusal, then 221 and close.
@@ -264,10 +281,8 @@ function dataRefusal(
   settings: SessionSettings,
 ): Reply | Transaction {
   if (args !== '') return replies.syntax('DATA takes no arguments');
-  if (ctx.info.helo === null) return replies.needHelo;
-  if (tx === null) return replies.needMail;
-  if (tx.bdat !== null) return replies.mixedDataBdat;
-  if (tx.rcptTo.length === 0) return replies.noValidRecipients;
+  const outOfSequence = sequenceRefusal('DATA', stageOf(ctx, tx));
+  if (outOfSequence !== null || tx === null) return outOfSequence ?? replies.needMail;
   if (settings.isOverMemoryBudget()) return replies.memoryBudget;
   return tx;
 }
@@ -290,12 +305,7 @@ function bdat(state: PhaseState<'command'>, args: string, settings: SessionSetti
   if (!Number.isSafeInteger(announcedBytes) || announcedBytes > 2 * settings.maxMessageBytes)
     return respond(CLOSED, closing(replies.messageTooBig));
   const discard = bdatRefusal(ctx, tx, chunkBytes, settings);
-  const keep = discard === null;
-  const first = tx === null || tx.bdat === null;
-  return {
-    state: { phase: 'bdat', ctx, tx, chunkBytes, last, discard },
-    actions: [{ type: 'receive-bdat', sizeBytes: chunkBytes, keep, first, last }],
-  };
+  return unchanged({ phase: 'bdat', ctx, tx, chunkBytes, last, discard });
 }
 
 function bdatRefusal(
@@ -304,9 +314,8 @@ function bdatRefusal(
   chunkBytes: number,
   settings: SessionSettings,
 ): Reply | null {
-  if (ctx.info.helo === null) return replies.needHelo;
-  if (tx === null) return replies.needMail;
-  if (tx.rcptTo.length === 0) return replies.noValidRecipients;
+  const outOfSequence = sequenceRefusal('BDAT', stageOf(ctx, tx));
+  if (outOfSequence !== null || tx === null) return outOfSequence ?? replies.needMail;
   if (tx.bdat?.failure) return tx.bdat.failure;
   if ((tx.bdat?.sizeBytes ?? 0) + chunkBytes > settings.maxMessageBytes)
     return replies.messageTooBig;
@@ -314,20 +323,16 @@ function bdatRefusal(
   return null;
 }
 
-function startTls(
-  state: PhaseState<'command'>,
-  args: string,
-  settings: SessionSettings,
-  error: Refuse,
-): Transition {
-  const { ctx, tx } = state;
-  if (!settings.tlsAvailable) return error(replies.notImplemented('STARTTLS'));
+function startTls(state: PhaseState<'command'>, args: string, error: Refuse): Transition {
+  const { ctx } = state;
   if (args !== '') return error(replies.syntax('STARTTLS takes no arguments'));
   if (ctx.info.tls !== null) return error(replies.alreadyTls);
-  if (tx !== null) return error(replies.transactionInProgress);
   // The reply goes out in clear; everything after it is TLS, and input buffered so far is dropped.
   return {
     state: { phase: 'tls', ctx },
-    actions: [{ type: 'reply', reply: replies.readyForTls }, { type: 'start-tls' }],
+    actions: [
+      { type: 'reply', reply: replies.readyForTls },
+      { type: 'start-tls', droppedBytes: 0 },
+    ],
   };
 }

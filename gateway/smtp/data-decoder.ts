@@ -151,11 +151,6 @@ export class DataDecoder {
     this.#blocks.release();
   }
 
-  /** Whether a bare LF has been seen so far (under `normalize`, for logging that it was repaired). */
-  get bareLfSeen(): boolean {
-    return this.#bareLfSeen;
-  }
-
   push(chunk: Buffer): DataPush {
     if (this.#finished) {
       throw new Error('DataDecoder.push called after the end of data was reported');

@@ -23,6 +23,8 @@ export function ehloReply(
   if (settings.tlsAvailable && ctx.info.tls === null) lines.push('STARTTLS'); // RFC 3207
   if (authOffered(settings, ctx)) lines.push(`AUTH ${AUTH_MECHANISMS.join(' ')}`); // RFC 4954
   if (settings.xclient) lines.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`); // Postfix XCLIENT_README
+  for (const verb of settings.extraVerbs?.values() ?? [])
+    if (verb.ehlo !== null) lines.push(verb.ehlo);
   lines.push('HELP');
   // RFC 2034 §3: no enhanced code on the EHLO reply.
   return { code: 250, enhanced: null, lines };

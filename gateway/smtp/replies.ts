@@ -3,7 +3,7 @@ import { closing, type Reply, reply } from './reply.ts';
 
 export const replies = {
   // RFC 5321 §4.2 greeting / closing
-  greeting: (hostname: string) => reply(220, null, `${hostname} ESMTP mxhook`),
+  greeting: (hostname: string, banner: string) => reply(220, null, `${hostname} ${banner}`),
   bye: (hostname: string) => closing(reply(221, '2.0.0', `${hostname} closing connection`)),
 
   // RFC 5321 §4.1.1.1 – §4.1.1.10
@@ -38,7 +38,6 @@ export const replies = {
   needHelo: reply(503, '5.5.1', 'Send HELO/EHLO first'),
   nestedMail: reply(503, '5.5.1', 'Sender already specified'),
   needMail: reply(503, '5.5.1', 'Need MAIL command first'),
-  needRcpt: reply(503, '5.5.1', 'Need RCPT command first'),
   // RFC 2920 §3.1: DATA after every RCPT failed in a pipelined group.
   noValidRecipients: reply(554, '5.5.1', 'No valid recipients'),
   mixedDataBdat: reply(503, '5.5.1', 'DATA and BDAT cannot be mixed in one transaction'), // RFC 3030 §2
@@ -74,7 +73,8 @@ export const replies = {
     'Message contains a line longer than 1000 octets (RFC 5321 section 4.5.3.1.6)',
   ),
 
-  // Function failures: always temporary so the sender keeps the message (shared/DESIGN.md).
+  // Function failures: always temporary, so the sender keeps the message and retries (the one
+  // promise, docs/architecture.md).
   hookFailed: reply(451, '4.3.0', 'Temporary failure, please try again later'),
   hookFailedAtConnect: closing(
     reply(421, '4.3.0', 'Service temporarily unavailable, try again later'),

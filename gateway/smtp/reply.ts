@@ -32,10 +32,3 @@ export function formatReply(r: Reply): string {
   }
   return out;
 }
-
-/** Whether a reply counts as success (2xx/3xx), temporary (4xx) or permanent (5xx) failure. */
-export function replyClass(r: Reply): 'positive' | 'temporary' | 'permanent' {
-  if (r.code >= 500) return 'permanent';
-  if (r.code >= 400) return 'temporary';
-  return 'positive';
-}

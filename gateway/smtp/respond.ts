@@ -12,6 +12,9 @@ import type {
 
 export const CLOSED: SessionState = { phase: 'closed' };
 
+/** The session moves to `state` without a word. */
+export const unchanged = (state: SessionState): Transition => ({ state, actions: [] });
+
 /** Answers a client error in the current state (counting it, see `clientError`). */
 export type Refuse = (reply: Reply) => Transition;
 

@@ -1,15 +1,23 @@
 // Turns received bytes into the session's next event for the phase it is in: a command line, the
 // end of DATA through the DataDecoder, or a BDAT chunk of exactly its announced size (its bytes
 // through a DataDecoder too, without dot-stuffing, so both get the same line rules and storage).
-// Pure: the I/O shell pushes what the socket delivered and dispatches what comes out.
+// SmtpSession owns one and tells it what to read from the state it enters.
 import { MAX_LINE_BYTES } from './command.ts';
 import { DataDecoder, type DataDecoderOptions } from './data-decoder.ts';
 import { InputBuffer } from './input-buffer.ts';
 import { type ByteBudget, UNLIMITED_BUDGET } from './message-blocks.ts';
-import type { SessionAction, SessionEvent, SessionState } from './session-state.ts';
+import type { SessionEvent, SessionState } from './session-state.ts';
 
-/** What the session asked for with `receive-bdat`. */
-export type BdatChunk = Omit<Extract<SessionAction, { type: 'receive-bdat' }>, 'type'>;
+/**
+ * A BDAT chunk to read (RFC 3030): exactly `sizeBytes` bytes, kept or read only to be discarded;
+ * `first` starts a new message, `last` ends it.
+ */
+export interface BdatChunk {
+  readonly sizeBytes: number;
+  readonly keep: boolean;
+  readonly first: boolean;
+  readonly last: boolean;
+}
 
 /** The decoder options without the budget, which the reader brings. */
 export type MessageOptions = Omit<DataDecoderOptions, 'budget' | 'dotStuffing'>;

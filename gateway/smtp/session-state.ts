@@ -1,12 +1,25 @@
 // The session as data: every state, event and action of the SMTP state machine in one place.
-import type { Envelope, PathWithParams, SessionInfo, TlsInfo } from '../../functions/sdk/wire.ts';
-import type { DataOutcome } from './data-decoder.ts';
+import type {
+  Envelope,
+  PathWithParams,
+  SessionInfo,
+  Step,
+  TlsInfo,
+} from '../../functions/sdk/wire.ts';
+import type { BareLfPolicy, DataOutcome, LongLinePolicy } from './data-decoder.ts';
+import type { Decision, StepOutcome } from './decision.ts';
 import type { Reply } from './reply.ts';
 
 export interface SessionSettings {
   /** Our name in the banner, EHLO reply and Received header. */
   readonly hostname: string;
+  /** What follows the hostname in the 220 greeting (RFC 5321 §4.2 textstring). */
+  readonly banner: string;
   readonly maxMessageBytes: number;
+  /** What a bare LF in a message gets: normalised to CRLF, or the message refused. */
+  readonly bareLf: BareLfPolicy;
+  /** What a message line over 1000 octets gets (RFC 5321 §4.5.3.1.6). */
+  readonly longLines: LongLinePolicy;
   readonly maxRecipients: number;
   /** Unrecognised or failed commands before 421 and close. */
   readonly maxBadCommands: number;
@@ -24,6 +37,19 @@ export interface SessionSettings {
   readonly requireAuth?: boolean;
   /** This client is trusted to send XCLIENT (Postfix) with the real client's attributes. */
   readonly xclient?: boolean;
+  /** Verbs a program added (library API), by upper-case verb. */
+  readonly extraVerbs?: ReadonlyMap<string, ExtraVerb>;
+}
+
+/**
+ * A command a program added. The core enforces what it does for every command (line limit,
+ * pipelining order, shutdown, counting protocol errors) and asks `reply` for the answer.
+ */
+export interface ExtraVerb {
+  /** The EHLO line advertising it (keyword and parameters), or null to keep it unadvertised. */
+  readonly ehlo: string | null;
+  /** The reply to the verb with `args` in this session; never throws (the shell makes sure). */
+  readonly reply: (args: string, session: SessionInfo) => Reply;
 }
 
 export interface AuthSettings {
@@ -150,17 +176,6 @@ export type AuthExchange =
 /** The state in one phase: `PhaseState<'command'>` has `ctx` and `tx`. */
 export type PhaseState<P extends SessionState['phase']> = Extract<SessionState, { phase: P }>;
 
-/** What a handler call ended with: the parsed response body, or why it failed. */
-export type HookOutcome =
-  | { readonly ok: true; readonly response: unknown }
-  | { readonly ok: false; readonly error: HookFailure };
-
-/** Why a handler call failed: a stable code (`ERR_HOOK_TIMEOUT` …) and what happened. */
-export interface HookFailure {
-  readonly code: string;
-  readonly message: string;
-}
-
 export type SessionEvent =
   /** `pipelined`: more input had already arrived after this line when it was read (absent: no). */
   | { readonly type: 'line'; readonly line: Buffer; readonly pipelined?: boolean }
@@ -168,7 +183,8 @@ export type SessionEvent =
   | { readonly type: 'data-end'; readonly outcome: DataOutcome; readonly now: Date }
   /** A BDAT chunk was read; `outcome` is the whole message's, after a kept LAST chunk only. */
   | { readonly type: 'bdat-chunk'; readonly outcome: DataOutcome | null; readonly now: Date }
-  | { readonly type: 'hook-done'; readonly outcome: HookOutcome }
+  /** The answer to the pending step's call, interpreted once (`decide`, by `SmtpSession.answer`). */
+  | { readonly type: 'hook-done'; readonly decision: Decision }
   | { readonly type: 'tls-started'; readonly tls: TlsInfo }
   | { readonly type: 'early-talker' }
   | { readonly type: 'timeout' }
@@ -190,32 +206,16 @@ export interface TransactionSummary {
 }
 
 /** How a transaction ended, for logs and metrics. */
-export type TransactionOutcome =
-  | 'accepted'
-  | 'rejected'
-  | 'deferred'
-  | 'failed'
-  | 'too-large'
-  | 'refused';
+export type TransactionOutcome = StepOutcome | 'too-large' | 'refused';
 
 export type SessionAction =
   | { readonly type: 'reply'; readonly reply: Reply }
   | { readonly type: 'hook'; readonly call: HookCall }
-  /** Switch the input to the DATA decoder. */
-  | { readonly type: 'receive-data' }
   /**
-   * Read exactly `sizeBytes` bytes as a BDAT chunk (RFC 3030), keeping them or not; `first` starts
-   * a new message, `last` ends it.
+   * Start the TLS handshake. Input buffered after STARTTLS arrived in clear and is discarded
+   * (RFC 3207 §4.2); `droppedBytes` says how much, filled in by `SmtpSession`, which holds it.
    */
-  | {
-      readonly type: 'receive-bdat';
-      readonly sizeBytes: number;
-      readonly keep: boolean;
-      readonly first: boolean;
-      readonly last: boolean;
-    }
-  /** Discard any input buffered after STARTTLS and start the TLS handshake (RFC 3207 §4.2). */
-  | { readonly type: 'start-tls' }
+  | { readonly type: 'start-tls'; readonly droppedBytes: number }
   | {
       readonly type: 'transaction-end';
       readonly outcome: TransactionOutcome;
@@ -231,6 +231,14 @@ export type SessionAction =
   /** An AUTH attempt was decided: the shell counts failures per client address for the lockout. */
   | { readonly type: 'auth-result'; readonly ok: boolean }
   | { readonly type: 'close' };
+
+/**
+ * The step a reply belongs to: the step whose decision it carries (its function's answer, or the
+ * gateway's own refusal at that point, such as 552 at the end of DATA; `auth` also for the rest
+ * of an AUTH exchange), or `command` for replies the gateway gives to other commands and events
+ * (354, NOOP, RSET, STARTTLS, syntax errors, 421).
+ */
+export type ReplyStep = Step | 'command';
 
 export interface Transition {
   readonly state: SessionState;

@@ -1,14 +1,14 @@
-// The session state machine: transition(state, event, settings) → new state and actions (STYLE.md §2).
+// The session state machine: transition(state, event, settings) → new state and actions, every move
+// in one place (docs/architecture.md, "One transition function over explicit states").
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import { onAuthDecided, onAuthLine, onAuthLineTooLong } from './auth.ts';
 import { onCommandLine } from './commands.ts';
-import { decide } from './decision.ts';
+import type { Decision } from './decision.ts';
 import { ehloReply } from './extensions.ts';
 import { onBdatChunk, onDataEnd } from './message.ts';
 import { replies } from './replies.ts';
-import { CLOSED, clientError, respond } from './respond.ts';
+import { CLOSED, clientError, respond, unchanged } from './respond.ts';
 import type {
-  HookOutcome,
   PhaseState,
   SessionContext,
   SessionEvent,
@@ -42,8 +42,6 @@ export function startSession(info: SessionInfo): Transition {
   };
 }
 
-const unchanged = (state: SessionState): Transition => ({ state, actions: [] });
-
 export function transition(
   state: SessionState,
   event: SessionEvent,
@@ -75,8 +73,9 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
         ? onBdatChunk(state, event.outcome, event.now, settings)
         : unchanged(state);
     case 'hook-done':
-      return state.phase === 'waiting'
-        ? onHookDone(state, event.outcome, settings)
+      // An answer for another step than the one pending cannot happen in the shell; ignore it.
+      return state.phase === 'waiting' && state.pending.step === event.decision.step
+        ? onHookDone(state, event.decision, settings)
         : unchanged(state);
     case 'tls-started':
       if (state.phase !== 'tls') return unchanged(state);
@@ -114,16 +113,18 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
 
 function onHookDone(
   state: PhaseState<'waiting'>,
-  outcome: HookOutcome,
+  decision: Decision,
   settings: SessionSettings,
 ): Transition {
   const { ctx, pending } = state;
-  const decision = decide(pending.step, outcome);
   const { reply, accepted } = decision;
   switch (pending.step) {
     case 'connect':
       return accepted
-        ? respond({ phase: 'command', ctx, tx: null }, replies.greeting(settings.hostname))
+        ? respond(
+            { phase: 'command', ctx, tx: null },
+            replies.greeting(settings.hostname, settings.banner),
+          )
         : respond(CLOSED, reply);
     case 'helo': {
       if (!accepted) return respond({ phase: 'command', ctx, tx: null }, reply);

@@ -5,7 +5,7 @@ import { isHeloName } from './path.ts';
 import { replies } from './replies.ts';
 import { closing, type Reply } from './reply.ts';
 import { CLOSED, type Refuse, respond } from './respond.ts';
-import type { PhaseState, SessionSettings, Transition } from './session-state.ts';
+import type { PhaseState, Transition } from './session-state.ts';
 
 export const XCLIENT_ATTRIBUTES = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN'] as const;
 type Attribute = (typeof XCLIENT_ATTRIBUTES)[number];
@@ -22,15 +22,8 @@ const MAX_HOST_BYTES = 253;
 const MAX_PORT = 65_535;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function onXclient(
-  state: PhaseState<'command'>,
-  args: string,
-  settings: SessionSettings,
-  error: Refuse,
-): Transition {
-  const { ctx, tx } = state;
-  if (!settings.xclient) return respond(state, replies.xclientDenied);
-  if (tx !== null) return error(replies.transactionInProgress);
+export function onXclient(state: PhaseState<'command'>, args: string, error: Refuse): Transition {
+  const { ctx } = state;
   const attributes = parseAttributes(args);
   if (attributes === null) return error(replies.syntax('XCLIENT attribute=value ...'));
   const invalid = [...attributes].find(([name, value]) => !isValid(name, value));

@@ -14,6 +14,8 @@ export interface LoadSpec {
   readonly concurrency: number;
   /** Messages sent on one connection before QUIT. */
   readonly perSession: number;
+  /** False: never pipeline, even when the server offers it (default true). */
+  readonly pipelining?: boolean;
   /** No message is started after this long. */
   readonly durationMs: number;
   /** Everything still open this long after the start is destroyed and counted as failed. */
@@ -82,7 +84,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       if (aborted) throw new Error('hard time limit');
       await connection.expect(220, 'connect');
       connection.write(EHLO);
-      const pipelining = /(^|\n)PIPELINING/i.test((await connection.expect(250, 'EHLO')).text);
+      const offered = /(^|\n)PIPELINING/i.test((await connection.expect(250, 'EHLO')).text);
+      const pipelining = offered && spec.pipelining !== false;
       let sent = 0;
       for (;;) {
         const transactionStart = sent === 0 ? connectedAt : performance.now();

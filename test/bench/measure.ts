@@ -3,6 +3,7 @@
 import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
 import type { FunctionCounts } from './function-server.ts';
 import { Child } from './ipc.ts';
+import { runLeanLoad } from './lean-load.ts';
 import { type LoadResult, mergeResults, openIdle, runLoad } from './load-generator.ts';
 import { busyShare, machineCpu } from './machine-load.ts';
 import { type TestMessage, testMessage } from './message.ts';
@@ -21,6 +22,12 @@ export interface Environment {
   readonly maxIdleConnections: number;
   /** MXHOOK_LOG_LEVEL for mxhook (the peer logs nothing, smtp-server's default). */
   readonly mxhookLogLevel: string;
+  /** MXHOOK_STEPS for mxhook (default data: the peer calls its function once per message too). */
+  readonly mxhookSteps: string;
+  /** Where mxhook's log lines go: a file (appended, as a log collector's file would be), else /dev/null. */
+  readonly mxhookLogFile: string | null;
+  /** The generator for scenarios without pipelining: lean-load.ts, or load-generator.ts to compare. */
+  readonly generator: 'lean' | 'classic';
 }
 
 export interface Measurement {
@@ -83,7 +90,13 @@ function targetSpec(
     secret: env.secret,
     maxMessageBytes: limits.maxMessageBytes,
   };
-  const mxhook = { maxConnections: limits.maxConnections, logLevel: env.mxhookLogLevel, ...common };
+  const mxhook = {
+    maxConnections: limits.maxConnections,
+    logLevel: env.mxhookLogLevel,
+    steps: env.mxhookSteps,
+    logFile: env.mxhookLogFile,
+    ...common,
+  };
   switch (target) {
     case 'mxhook-raw':
       return { kind: 'mxhook', payload: 'raw', ...mxhook };
@@ -126,12 +139,13 @@ async function measureMessages(
   let firstPeakBytes = 0;
   const result =
     scenario.kind === 'load'
-      ? await runLoad({
+      ? await (scenario.pipelining === false && env.generator === 'lean' ? runLeanLoad : runLoad)({
           port,
           message,
           messages: scenario.messages,
           concurrency: scenario.concurrency,
           perSession: scenario.perSession,
+          pipelining: scenario.pipelining ?? true,
           durationMs: scenario.durationMs,
           hardLimitMs: scenario.durationMs + 60_000,
         })
@@ -161,6 +175,8 @@ async function measureMessages(
     failed: result.failed,
     msgsPerSec: result.accepted / (result.wallMs / 1000),
     cpuMsPerMsg: (after.cpuUs - before.cpuUs) / 1000 / accepted,
+    systemCpuMsPerMsg: (after.systemCpuUs - before.systemCpuUs) / 1000 / accepted,
+    mainThreadCpuMsPerMsg: (after.mainThreadCpuUs - before.mainThreadCpuUs) / 1000 / accepted,
     txnP50Ms: percentile(result.transactionMs, 50),
     txnP99Ms: percentile(result.transactionMs, 99),
     dataP50Ms: percentile(result.dataReplyMs, 50),
@@ -176,6 +192,14 @@ async function measureMessages(
     machineAfter,
     (after.cpuUs - before.cpuUs + result.cpuUs + counts.cpuUs) / 1000,
   );
+  // Each process's CPU over the wall time, in % of one CPU: a target near 100 % is the bottleneck
+  // (Node runs its JavaScript on one thread); the load generator and the function must stay well below.
+  const wallSeconds = result.wallMs / 1000;
+  metrics.targetCpuPct = (after.cpuUs - before.cpuUs) / 1e4 / wallSeconds;
+  metrics.targetMainThreadPct =
+    (after.mainThreadCpuUs - before.mainThreadCpuUs) / 1e4 / wallSeconds;
+  metrics.loadGeneratorCpuPct = result.cpuUs / 1e4 / wallSeconds;
+  metrics.functionCpuPct = counts.cpuUs / 1e4 / wallSeconds;
   metrics.machineBusyPct = load.busyPct;
   metrics.otherLoadPct = load.otherPct;
   if (scenario.kind === 'large') {

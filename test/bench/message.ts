@@ -1,5 +1,5 @@
 // Builds the benchmark's test messages, ready to send after 354: dot-stuffed, with the terminator.
-import { dotStuff } from '../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../helpers/dot-stuff.ts';
 import { MAIL_FROM, RCPT_TO } from './constants.ts';
 
 export interface TestMessage {

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
-import { dotStuff } from '../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../helpers/dot-stuff.ts';
 import { MAIL_FROM, RCPT_TO } from './constants.ts';
 import { Child } from './ipc.ts';
 import { ClientConnection } from './smtp-connection.ts';
@@ -109,6 +109,8 @@ try {
     maxMessageBytes: messageBytes + 4 * MIB,
     maxConnections: 100,
     logLevel: 'warn',
+    steps: 'data',
+    logFile: null,
   };
   target = new Child<{ port: number }>(here('./target.ts'), {
     args: [JSON.stringify(spec)],

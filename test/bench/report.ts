@@ -21,12 +21,18 @@ const ROWS: Record<Scenario['kind'], readonly Row[]> = {
   load: [
     { label: 'messages/s', key: 'msgsPerSec', digits: 0 },
     { label: 'CPU ms/message', key: 'cpuMsPerMsg', digits: 3 },
+    { label: '… of it main thread', key: 'mainThreadCpuMsPerMsg', digits: 3 },
+    { label: '… of it system (kernel)', key: 'systemCpuMsPerMsg', digits: 3 },
     { label: 'transaction p50 ms', key: 'txnP50Ms', digits: 2 },
     { label: 'transaction p99 ms', key: 'txnP99Ms', digits: 2 },
     { label: 'data reply p50 ms', key: 'dataP50Ms', digits: 2 },
     { label: 'peak RSS MiB', key: 'peakRssMiB', digits: 1 },
     { label: 'load gen CPU ms/msg', key: 'loadGeneratorCpuMsPerMsg', digits: 3 },
     { label: 'function CPU ms/msg', key: 'functionCpuMsPerMsg', digits: 3 },
+    { label: 'target CPU % of 1 CPU', key: 'targetCpuPct', digits: 0 },
+    { label: '… main thread %', key: 'targetMainThreadPct', digits: 0 },
+    { label: 'load gen CPU % of 1 CPU', key: 'loadGeneratorCpuPct', digits: 0 },
+    { label: 'function CPU % of 1 CPU', key: 'functionCpuPct', digits: 0 },
     { label: 'machine busy %', key: 'machineBusyPct', digits: 0, noRatio: true },
     { label: '… of it other work %', key: 'otherLoadPct', digits: 0, noRatio: true },
   ],
@@ -102,7 +108,7 @@ export function verdicts(results: Results): TargetVerdict[] {
   const m = (scenario: string, target: TargetName, key: string): number =>
     find(results, scenario, target)?.metrics[key] ?? Number.NaN;
   const out: TargetVerdict[] = [];
-  for (const scenario of ['c20', 'c200', 'session', '100k', SERIAL]) {
+  for (const scenario of ['c20', 'c200', 'session', 'reuse', '100k', SERIAL]) {
     const ours = m(scenario, 'mxhook-raw', 'cpuMsPerMsg');
     // The cheaper of the two peer variants that ran.
     const peers = [m(scenario, 'peer', 'cpuMsPerMsg'), m(scenario, 'peer-no-rdns', 'cpuMsPerMsg')];
@@ -111,6 +117,23 @@ export function verdicts(results: Results): TargetVerdict[] {
       target: `CPU per message below the peer's (${scenario})`,
       measured: Number.isFinite(peer) ? `${ours.toFixed(3)} vs ${peer.toFixed(3)} ms` : 'NaN',
       met: ours < peer,
+    });
+  }
+  // With connection reuse the restructured core must leave room: 0.8× the peer's CPU per message
+  // (so 1.25× its messages/s where CPU bounds), at no more peak memory than the peer's.
+  const reuseCpu = m('reuse', 'mxhook-raw', 'cpuMsPerMsg') / m('reuse', 'peer', 'cpuMsPerMsg');
+  if (Number.isFinite(reuseCpu)) {
+    out.push({
+      target: 'CPU per message ≤ 0.8× the peer’s (reuse)',
+      measured: `${reuseCpu.toFixed(2)}×`,
+      met: reuseCpu <= 0.8,
+    });
+    const ours = m('reuse', 'mxhook-raw', 'peakRssMiB');
+    const peer = m('reuse', 'peer', 'peakRssMiB');
+    out.push({
+      target: 'peak RSS no higher than the peer’s (reuse)',
+      measured: `${ours.toFixed(0)} vs ${peer.toFixed(0)} MiB`,
+      met: ours <= peer,
     });
   }
   for (const scenario of ['c20', 'c200']) {

@@ -3,8 +3,13 @@
 //   npm run bench                  full run (a few minutes)
 //   npm run bench -- --quick       short run (fewer messages, no 10,000-connection scenario)
 //   npm run bench -- --only=c20,25m --targets=mxhook-raw,peer
+//   npm run bench -- reuse         the named scenarios only (same as --only=reuse)
+//   npm run bench -- reuse --generator=classic   the non-pipelined scenario with load-generator.ts
 //   npm run bench -- --profile [--profile-dir=bench-profiles]   --cpu-prof of every target process
+//   npm run bench -- --target-flags='--perf-basic-prof'   more Node flags for every target process
 //   npm run bench -- --log-level=warn   mxhook's MXHOOK_LOG_LEVEL (default info, its own default)
+//   npm run bench -- --mxhook-steps=rcpt,data   mxhook's MXHOOK_STEPS (default data, as the peer)
+//   npm run bench -- --mxhook-log-file=/tmp/mxhook.log   mxhook's log lines to a file, not /dev/null
 //   npm run bench -- --repeat=3   run each measurement 3 times and keep the best (for a busy machine)
 //
 // Everything listens on 127.0.0.1. Prints a table and the verdict on each target of issue 6, and
@@ -19,17 +24,21 @@ import { Child } from './ipc.ts';
 import { type Environment, type Measurement, measure } from './measure.ts';
 import { testMessage } from './message.ts';
 import { formatTable, formatVerdicts, type Results, verdicts } from './report.ts';
-import { scenarios as allScenarios, type Scenario, TARGETS } from './scenarios.ts';
+import { scenarios as allScenarios, type Scenario, TARGETS, type TargetName } from './scenarios.ts';
 import { percentile } from './stats.ts';
 
 const DEFINITIONS = `Definitions:
   messages/s          messages answered 250 after the data / wall time from the first connect to the last QUIT
   CPU ms/message      user+system CPU time of the target process during the scenario / messages accepted
-  transaction         connect() to the 250 after the data (TCP, banner, EHLO, pipelined MAIL/RCPT/DATA, data);
-                      from MAIL on for the later messages of a session
+                      (all its threads: "main thread" is the JavaScript thread alone, the rest is V8's GC
+                      helpers and libuv's pool; "system" is the kernel's part, socket reads and writes mostly)
+  transaction         connect() to the 250 after the data (TCP, banner, EHLO, MAIL/RCPT/DATA — pipelined
+                      unless the scenario says no pipelining —, data); from MAIL on for the later messages of a session
   data reply          from writing the message after 354 to its 250 (includes the function call)
   gateway-added p50   data reply p50 (one session at a time) − p50 of a direct POST of a data-call-sized
                       body from the load generator to the same function: what a sender waits beyond the function call
+  CPU % of 1 CPU      a process's CPU time / wall time: the target near 100 % (main thread) is the bottleneck;
+                      the load generator and the function must stay well below it
   peak RSS            getrusage max RSS of the target process (a fresh process per scenario, warm-up included)
   peak over baseline  peak RSS (after the first large message) − RSS before it (after GC); "peak / message size"
                       divides it by the size; "3 back-to-back" is the same after all of them (V8 frees a
@@ -39,7 +48,7 @@ const DEFINITIONS = `Definitions:
   MB/s                message bytes (10^6) / data reply time, median over the messages
   ratios              mxhook / peer for the same metric (higher is better for messages/s and MB/s, lower for the rest)`;
 
-const { values: flags } = parseArgs({
+const { values: flags, positionals } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -49,15 +58,25 @@ const { values: flags } = parseArgs({
     out: { type: 'string', default: 'bench-results.json' },
     'log-level': { type: 'string', default: 'info' },
     repeat: { type: 'string', default: '1' },
+    generator: { type: 'string', default: 'lean' },
+    'mxhook-steps': { type: 'string', default: 'data' },
+    'target-flags': { type: 'string', default: '' },
+    'mxhook-log-file': { type: 'string' },
   },
   allowNegative: false,
+  allowPositionals: true,
 });
+// Scenario names given as arguments (`npm run bench -- reuse`) select them as --only does.
+const only = [...(flags.only?.split(',') ?? []), ...positionals];
+if (flags.generator !== 'lean' && flags.generator !== 'classic')
+  throw new Error(`--generator must be lean or classic, not ${flags.generator}`);
+const generator = flags.generator;
 const profileDir = flags.profile ? flags['profile-dir'] : null;
 
 const IDLE_FD_MARGIN = 500;
 const repeat = Math.max(1, Number.parseInt(flags.repeat, 10) || 1);
 const scenarios = allScenarios(flags.quick).filter(
-  (s) => flags.only === undefined || flags.only.split(',').includes(s.name),
+  (s) => only.length === 0 || only.includes(s.name),
 );
 const targets = TARGETS.filter(
   (t) => flags.targets === undefined || flags.targets.split(',').includes(t.name),
@@ -83,10 +102,16 @@ try {
     functionUrl,
     secret,
     functionServer,
-    targetFlags: profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    targetFlags: [
+      ...(profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+      ...flags['target-flags'].split(' ').filter((flag) => flag !== ''),
+    ],
     quick: flags.quick,
     maxIdleConnections,
     mxhookLogLevel: flags['log-level'],
+    mxhookSteps: flags['mxhook-steps'],
+    mxhookLogFile: flags['mxhook-log-file'] ?? null,
+    generator,
   };
 
   const body = dataCallBody(testMessage(1024));
@@ -95,16 +120,24 @@ try {
   await functionServer.request('take');
 
   const measurements: Measurement[] = [];
+  /** Every run of every measurement, for the JSON file (the table shows the best of each). */
+  const allRuns: Measurement[] = [];
   for (const scenario of scenarios) {
-    for (const target of targets) {
-      if (target.skips.includes(scenario.kind)) continue;
-      process.stderr.write(`${scenario.title} · ${target.label} … `);
-      const runs: Measurement[] = [];
-      for (let run = 0; run < repeat; run++) runs.push(await measure(scenario, target.name, env));
-      const measured = best(scenario, runs);
-      measurements.push(measured);
-      process.stderr.write(measured.ok ? 'ok\n' : `FAILED: ${measured.problems.join('; ')}\n`);
+    const chosen = targets.filter((target) => !target.skips.includes(scenario.kind));
+    // Repeats take turns between the targets, so a stretch of other work on the machine falls
+    // on all of them rather than on one target's runs.
+    const runs = new Map<TargetName, Measurement[]>(chosen.map((target) => [target.name, []]));
+    for (let run = 0; run < repeat; run++) {
+      for (const target of chosen) {
+        const round = repeat > 1 ? ` (run ${run + 1} of ${repeat})` : '';
+        process.stderr.write(`${scenario.title} · ${target.label}${round} … `);
+        const measured = await measure(scenario, target.name, env);
+        runs.get(target.name)!.push(measured);
+        allRuns.push(measured);
+        process.stderr.write(measured.ok ? 'ok\n' : `FAILED: ${measured.problems.join('; ')}\n`);
+      }
     }
+    for (const target of chosen) measurements.push(best(scenario, runs.get(target.name)!));
   }
 
   const results: Results = {
@@ -145,11 +178,15 @@ try {
         quick: flags.quick,
         repeat,
         mxhookLogLevel: flags['log-level'],
+        mxhookSteps: flags['mxhook-steps'],
+        mxhookLogFile: flags['mxhook-log-file'] ?? null,
+        generator,
         machine,
         durationSeconds: Math.round((performance.now() - startedAt) / 1000),
         baseline: { p50Ms: results.baselineP50Ms, p99Ms: results.baselineP99Ms },
         scenarios,
         measurements,
+        runs: allRuns,
         targets: judged,
       },
       null,

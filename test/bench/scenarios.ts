@@ -8,6 +8,11 @@ export type Scenario =
       readonly messageBytes: number;
       readonly concurrency: number;
       readonly perSession: number;
+      /**
+       * MAIL, RCPT and DATA in one write when the server offers PIPELINING (the default); false:
+       * one write per command, each after the previous reply, with the lean generator (lean-load.ts).
+       */
+      readonly pipelining?: boolean;
       readonly messages: number;
       readonly durationMs: number;
     }
@@ -77,6 +82,19 @@ export function scenarios(quick: boolean): Scenario[] {
       messageBytes: KIB,
       concurrency: 20,
       perSession: 100,
+      messages: 80_000,
+      durationMs: seconds,
+    },
+    {
+      // Connection reuse as Postfix's smtp-source drives it (no pipelining): the shape of an
+      // outside measurement that found mxhook behind the peer in CPU per message.
+      kind: 'load',
+      name: 'reuse',
+      title: '1 KiB, 20 sessions, 100 msgs/conn, no pipelining',
+      messageBytes: KIB,
+      concurrency: 20,
+      perSession: 100,
+      pipelining: false,
       messages: 80_000,
       durationMs: seconds,
     },

@@ -1,6 +1,8 @@
 // A benchmark target in its own process (so its CPU time and memory are its alone): mxhook or the peer.
 // Started by the runner with a JSON spec as argv[2]; answers `usage`, `gc` and `stop` over IPC.
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino from 'pino';
 import { loadConfig } from '../../gateway/config/index.ts';
 import { createMetrics } from '../../gateway/metrics/index.ts';
 import { serve } from '../../gateway/serve.ts';
@@ -18,6 +20,10 @@ export type TargetSpec =
       readonly maxConnections: number;
       /** MXHOOK_LOG_LEVEL; mxhook's default is info. */
       readonly logLevel: string;
+      /** MXHOOK_STEPS. */
+      readonly steps: string;
+      /** Log lines appended to this file instead of stdout (/dev/null in the benchmark). */
+      readonly logFile: string | null;
     }
   | {
       readonly kind: 'peer';
@@ -30,6 +36,10 @@ export type TargetSpec =
 export interface TargetUsage {
   /** User + system CPU time of this process so far. */
   readonly cpuUs: number;
+  /** The system (kernel) part of it: socket reads and writes, mostly. */
+  readonly systemCpuUs: number;
+  /** The main (JavaScript) thread's part of it; the rest is V8's GC helpers and libuv's pool. */
+  readonly mainThreadCpuUs: number;
   readonly rssBytes: number;
   /** Peak RSS of this process's whole life (getrusage ru_maxrss). */
   readonly maxRssBytes: number;
@@ -67,7 +77,7 @@ async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
       MXHOOK_FUNCTION_URL: spec.functionUrl,
       MXHOOK_SIGNING_SECRET: spec.secret,
       // The peer calls its function once per message, at the end of data; so does mxhook here.
-      MXHOOK_STEPS: 'data',
+      MXHOOK_STEPS: spec.steps,
       MXHOOK_PAYLOAD: spec.payload,
       MXHOOK_MAX_MESSAGE_SIZE: String(spec.maxMessageBytes),
       MXHOOK_MAX_BYTES_IN_FLIGHT: String(Math.max(256 << 20, spec.maxMessageBytes)),
@@ -76,7 +86,11 @@ async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
     },
   });
   const metrics = createMetrics();
-  const running = await serve(config, { observer: metrics.observer, metrics });
+  const running = await serve(config, {
+    observer: metrics.observer,
+    metrics,
+    ...(spec.logFile === null ? {} : { logDestination: pino.destination({ dest: spec.logFile }) }),
+  });
   return { port: running.smtpAddresses[0]!.port, stop: () => running.stop() };
 }
 
@@ -84,6 +98,8 @@ function usage(): TargetUsage {
   const cpu = process.cpuUsage();
   return {
     cpuUs: cpu.user + cpu.system,
+    systemCpuUs: cpu.system,
+    mainThreadCpuUs: mainThreadCpuUs(),
     rssBytes: process.memoryUsage.rss(),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     heapUsedBytes: process.memoryUsage().heapUsed,
@@ -91,6 +107,20 @@ function usage(): TargetUsage {
     loopDelayMaxMs: loopDelay.max / 1e6,
   };
 }
+
+/** utime + stime of the main thread, from /proc (Linux; NaN elsewhere). */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: /proc counts CPU time in hundredths of a second on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const target = await start();
 answerRequests({

@@ -94,7 +94,7 @@ describe('DATA', () => {
 
     const raw = await (await fetch(new URL(message.rawUrl!, worker.url))).text();
     expect(raw).toMatch(
-      /^Received: from nodemailer\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxhook\)/,
+      /^Return-Path: <alice@sender\.test>\r\nReceived: from nodemailer\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxhook\)/,
     );
     expect(raw).toContain('Subject: =?UTF-8?');
   });

@@ -1,6 +1,6 @@
 // Fault: `mxhook serve` receives SIGTERM with 50 transactions in flight; it drains them and exits 0.
 import { afterEach, describe, expect, it } from 'vitest';
-import { dotStuff } from '../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../helpers/dot-stuff.ts';
 import { FaultFunction, stopAllFaultFunctions } from '../helpers/faults/fault-function.ts';
 import { GatewayProcess, killAllGatewayProcesses } from '../helpers/faults/gateway-process.ts';
 import { checkPromise } from '../helpers/faults/promise.ts';

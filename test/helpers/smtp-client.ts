@@ -1,7 +1,8 @@
-// A raw-socket SMTP client for tests: exact bytes out, whole replies in, over TCP or TLS (STYLE.md §13).
+// A raw-socket SMTP client for tests: exact bytes out, whole replies in, over TCP or TLS, with
+// layered helpers (docs/architecture.md, "Tests use real parts").
 import { connect as netConnect, type Socket } from 'node:net';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { dotStuff } from '../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from './dot-stuff.ts';
 import { WAIT_MS } from './wait.ts';
 
 export interface SmtpReply {

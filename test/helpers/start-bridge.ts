@@ -3,9 +3,10 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../gateway/config/index.ts';
 import type { GatewayConfig } from '../../gateway/config/types.ts';
+import type { Middleware } from '../../gateway/middleware.ts';
 import { type RunningGateway, serve } from '../../gateway/serve.ts';
 
 export const BRIDGE_HOSTNAME = 'mx.test';
@@ -17,6 +18,10 @@ export interface BridgeOptions {
   readonly signing?: 'HS256' | 'EdDSA';
   /** More MXHOOK_ variables, applied over the test defaults. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Middleware around the bridge's hooks, as `serve()` takes it. */
+  readonly middleware?: readonly Middleware[];
+  /** Where the stack logs; default nowhere. */
+  readonly logger?: Logger;
 }
 
 export interface TestBridge {
@@ -71,7 +76,10 @@ export async function startBridge(options: BridgeOptions): Promise<TestBridge> {
   const config = loadConfig({ env });
   let runningGateway: RunningGateway;
   try {
-    runningGateway = await serve(config, { logger: pino({ level: 'silent' }) });
+    runningGateway = await serve(config, {
+      logger: options.logger ?? pino({ level: 'silent' }),
+      ...(options.middleware ? { middleware: options.middleware } : {}),
+    });
   } catch (error) {
     if (keyDir !== null) await rm(keyDir, { recursive: true, force: true });
     throw error;

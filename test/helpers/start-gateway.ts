@@ -1,4 +1,5 @@
-// Starts a gateway on 127.0.0.1:0 with a recording, scriptable in-process handler (STYLE.md §13).
+// Starts a gateway on 127.0.0.1:0 with a recording, scriptable in-process handler, for tests over
+// real sockets (docs/architecture.md, "Tests use real parts").
 import {
   createGateway,
   type Gateway,

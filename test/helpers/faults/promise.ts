@@ -1,4 +1,4 @@
-// Checks the one promise (shared/DESIGN.md) against what clients saw and what the function recorded.
+// Checks the one promise (docs/architecture.md) against what clients saw and the function recorded.
 import type { FunctionLedger } from './fault-function.ts';
 import type { Outcome } from './send-message.ts';
 
@@ -20,7 +20,7 @@ export interface CheckOptions {
   /**
    * Let a message reach the function more than once if every time is the same data call (same
    * request `id`, same signed body): the gateway sent one call again after the connection broke,
-   * which a function can recognise as a replay (shared/DESIGN.md: check replay of `id`).
+   * which a function can recognise as a replay (README.md, "The wire contract": replay of `id`).
    */
   readonly allowSameCallAgain?: boolean;
 }

@@ -1,5 +1,5 @@
 // One whole SMTP transaction as a client under faults sees it: the final reply, or that the connection died.
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../dot-stuff.ts';
 import { SmtpClient, type SmtpReply } from '../smtp-client.ts';
 import type { FaultMode } from './fault-function.ts';
 

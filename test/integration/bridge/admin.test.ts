@@ -1,9 +1,10 @@
 // The admin HTTP server next to the bridge: liveness, readiness through a drain, and the JWKS consumers fetch.
 import { readFile } from 'node:fs/promises';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import { gated, json, startFunctionServer } from '../../helpers/function-server.ts';
-import { inTransaction } from '../../helpers/smtp-client.ts';
+import { greeted, inTransaction } from '../../helpers/smtp-client.ts';
 import { startBridge } from '../../helpers/start-bridge.ts';
 import { cleanUp, MESSAGE } from './steps.ts';
 
@@ -86,9 +87,22 @@ describe('admin HTTP', () => {
     await expect(fetch(`${bridge.adminUrl}/healthz`)).rejects.toThrow();
   });
 
-  it('MXHOOK_HTTP_LISTEN=off runs without an admin server', async () => {
+  it('MXHOOK_HTTP_LISTEN=off runs without an admin server, and says so in the log', async () => {
     const fn = await startFunctionServer();
-    const bridge = await startBridge({ functionUrl: fn.url, env: { MXHOOK_HTTP_LISTEN: 'off' } });
+    const messages: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void messages.push(JSON.parse(line).msg) },
+    );
+    const bridge = await startBridge({
+      functionUrl: fn.url,
+      env: { MXHOOK_HTTP_LISTEN: 'off' },
+      logger,
+    });
     expect(bridge.running.adminAddress).toBeNull();
+    expect(messages).toContain(
+      'admin HTTP off (MXHOOK_HTTP_LISTEN=off): no health, readiness, metrics or JWKS',
+    );
+    await greeted(bridge.port);
   });
 });

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DataRequest } from '../../../functions/sdk/wire.ts';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import { type FunctionServer, startFunctionServer } from '../../helpers/function-server.ts';
 import { inTransaction, sendData } from '../../helpers/smtp-client.ts';
 import { BRIDGE_HOSTNAME, startBridge } from '../../helpers/start-bridge.ts';
@@ -12,10 +12,11 @@ import { cleanUp } from './steps.ts';
 
 afterEach(cleanUp);
 
+// The messages here are from a@client.test; `mxhook serve` puts a Return-Path above the Received.
 const RECEIVED =
-  /^Received: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxhook\) with ESMTP id [0-9a-f]+\.1\r\n\tfor <b@mx\.test>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/;
+  /^Return-Path: <a@client\.test>\r\nReceived: from client\.test \(\[127\.0\.0\.1\]\)\r\n\tby mx\.test \(mxhook\) with ESMTP id [0-9a-f]+\.1\r\n\tfor <b@mx\.test>; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n/;
 
-/** The decoded `raw` of a data call, split into the gateway's Received header and the client's bytes. */
+/** The decoded `raw` of a data call, split into the gateway's trace headers and the client's bytes. */
 function rawOf(request: DataRequest): { received: string; rest: Buffer; whole: Buffer } {
   const whole = Buffer.from(request.message.raw!, 'base64');
   const match = RECEIVED.exec(whole.toString('latin1'));
@@ -132,7 +133,7 @@ describe('message.parsed of a multipart message made with nodemailer', () => {
     expect(whole.subarray(whole.length - raw.length).equals(raw)).toBe(true);
     expect(whole.subarray(0, whole.length - raw.length).toString('latin1')).toMatch(
       new RegExp(
-        `^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby ${BRIDGE_HOSTNAME.replace('.', '\\.')} \\(mxhook\\) with ESMTP id \\S+; [^\\r\\n]+\\r\\n$`,
+        `^Return-Path: <zoe@client\\.test>\\r\\nReceived: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby ${BRIDGE_HOSTNAME.replace('.', '\\.')} \\(mxhook\\) with ESMTP id \\S+; [^\\r\\n]+\\r\\n$`,
       ),
     );
 
@@ -186,7 +187,8 @@ describe('message.parsed of a multipart message made with nodemailer', () => {
     expect(byName.get('logo.png')!.disposition).toBe('inline');
 
     const headers = new Map(parsed.headers.map((h) => [h.name, h.value]));
-    expect(parsed.headers[0]!.name).toBe('received');
+    expect(parsed.headers.slice(0, 2).map((h) => h.name)).toEqual(['return-path', 'received']);
+    expect(headers.get('return-path')).toBe('<zoe@client.test>');
     expect(headers.get('subject')).toBe('Grüße aus Köln — 日本語 ✓');
     expect(headers.get('from')).toBe('Zoë Müller <zoe@client.test>');
     expect(headers.get('message-id')).toBe('<msg-1@client.test>');

@@ -1,7 +1,7 @@
 // Parsing for the data call: off the event loop, bounded, and a message that cannot be parsed still
 // reaches the function (raw, `parsed: null`, the reason) instead of getting 451 on every retry.
 import { afterEach, describe, expect, it } from 'vitest';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import { json, startFunctionServer } from '../../helpers/function-server.ts';
 import { afterEhlo, inTransaction, sendData } from '../../helpers/smtp-client.ts';
 import { startBridge } from '../../helpers/start-bridge.ts';

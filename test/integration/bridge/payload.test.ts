@@ -213,7 +213,7 @@ describe('a session after STARTTLS', () => {
       'latin1',
     );
     expect(raw).toMatch(
-      /^Received: from secure\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher /,
+      /^Return-Path: <a@client\.test>\r\nReceived: from secure\.test \(\[127\.0\.0\.1\]\)\r\n\t\(using TLSv1\.[23] with cipher /,
     );
     expectValidRequests(fn.requests);
   });

@@ -1,6 +1,6 @@
 // The one promise: no 250 to DATA unless the data function accepted, even when the gateway stops or the client leaves mid-call.
 import { afterEach, describe, expect, it } from 'vitest';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import { gated, json, startFunctionServer } from '../../helpers/function-server.ts';
 import { inTransaction } from '../../helpers/smtp-client.ts';
 import { BRIDGE_HOSTNAME, startBridge } from '../../helpers/start-bridge.ts';

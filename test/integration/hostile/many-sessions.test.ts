@@ -97,7 +97,7 @@ describe('a flood of connections past maxConnections', () => {
 });
 
 describe('a flood from one address', () => {
-  // Loopback clients are exempt from the per-address cap (shared/DESIGN.md); a client behind a
+  // Loopback clients are exempt from the per-address cap (docs/architecture.md); a client behind a
   // trusted proxy on 127.0.0.1 never is, so the cap is exercised without leaving 127.0.0.1.
   it('admits maxConnectionsPerIp of them, refuses the rest with 421 4.7.0, and serves other addresses', async () => {
     const gw = await startGateway({

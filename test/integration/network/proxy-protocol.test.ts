@@ -305,7 +305,9 @@ describe('PROXY protocol through mxhook serve', () => {
     expect(body.session.client).toEqual({ address: '192.0.2.7', port: 40_001 });
     expect(body.session.proxied).toBe(true);
     const raw = Buffer.from(body.message.raw ?? '', 'base64').toString('latin1');
-    expect(raw).toMatch(/^Received: from client\.test \(\[192\.0\.2\.7\]\)/);
+    expect(raw).toMatch(
+      /^Return-Path: <a@client\.test>\r\nReceived: from client\.test \(\[192\.0\.2\.7\]\)/,
+    );
   });
 });
 

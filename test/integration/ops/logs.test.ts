@@ -1,7 +1,8 @@
 // The gateway's own log lines over real sessions: JSON, a session id on each, every step's
-// decision at info, and never a secret, a password or a message body (STYLE.md §10).
+// decision at info, and never a secret, a password or a message body (docs/architecture.md,
+// "Logging lives in the shell").
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import {
   closeAllFunctionServers,
   type FunctionServer,

@@ -1,7 +1,7 @@
 // /metrics after real SMTP sessions through the real stack: scraped over HTTP, parsed, exact values.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, type GatewayMetrics } from '../../../gateway/metrics/index.ts';
-import { dotStuff } from '../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 import {
   closeAllFunctionServers,
   type FunctionServer,

@@ -5,7 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { AdminServer } from '../../../gateway/admin/admin-server.ts';
 import { loadConfig } from '../../../gateway/config/index.ts';
 import { ConfigError } from '../../../gateway/errors.ts';
@@ -13,22 +15,43 @@ import { createMetrics } from '../../../gateway/metrics/index.ts';
 import { GATEWAY_NODE_FLAGS } from '../../../gateway/node-flags.ts';
 import { parsePrometheus } from '../../helpers/prometheus.ts';
 import { newSecret } from '../../helpers/start-bridge.ts';
-import { parseYamlSubset } from './yaml-subset.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are navigated by path; the assertions check the shapes.
 type Any = any;
-const manifest = (name: string): Any => parseYamlSubset(read(`infra/kubernetes/${name}.yaml`));
+const manifest = (name: string): Any => parseYaml(read(`infra/kubernetes/${name}.yaml`));
+
+/**
+ * Reads one YAML document strictly (duplicate keys, tabs as indentation, several documents and
+ * warnings are errors), and only when YAML 1.1 and 1.2 read it alike. Kubernetes (go-yaml) and
+ * Dependabot (Ruby's Psych) follow 1.1, where an unquoted `yes`, `0755` or `10:30` is a boolean,
+ * an octal number or a sexagesimal one; what parses here means the same to them as to the tests.
+ */
+function parseYaml(source: string): unknown {
+  const read = (version: '1.1' | '1.2'): unknown => {
+    const document = parseDocument(source, { version, strict: true, uniqueKeys: true });
+    const problem = document.errors[0] ?? document.warnings[0];
+    if (problem !== undefined) throw problem;
+    return document.toJS();
+  };
+  const modern = read('1.2');
+  const legacy = read('1.1');
+  if (!isDeepStrictEqual(legacy, modern))
+    throw new Error(
+      `YAML 1.1 reads ${JSON.stringify(legacy)} where YAML 1.2 reads ${JSON.stringify(modern)}: quote the scalar`,
+    );
+  return modern;
+}
 
 /** The default MXHOOK_SHUTDOWN_GRACE, and the 2 s the gateway then gives cancelled sessions. */
 const DEFAULT_GRACE_S = 30;
 const ABORT_WAIT_S = 2;
 
-describe('parseYamlSubset (test helper)', () => {
+describe('parseYaml (test helper)', () => {
   it('reads the constructs the manifests use', () => {
-    const parsed = parseYamlSubset(
+    const parsed = parseYaml(
       [
         '# comment',
         'a: 1',
@@ -57,22 +80,19 @@ describe('parseYamlSubset (test helper)', () => {
     });
   });
 
-  it('refuses what it does not understand rather than guessing', () => {
+  it('refuses what is malformed, or read differently by YAML 1.1, rather than guessing', () => {
     for (const [source, why] of [
-      ['a: &x 1', /unsupported/],
-      ['a: *x', /unsupported/],
-      ['a: !!str 1', /unsupported/],
-      ['a: |\n  text', /unsupported/],
-      ['a: {b: 1}', /unsupported/],
-      ['a: 1\n---\nb: 2', /one document/],
-      ['a: 1\na: 2', /duplicate key/],
-      ['a:\n\tb: 1', /tab/],
-      ['a: yes', /YAML 1.1/],
-      ['a: 0755', /octal/],
-      ['a: "open', /unterminated/],
-      ['a: 1\n   b: 2', /indentation/],
+      ['a: *x', /Unresolved alias/],
+      ['a: 1\n---\nb: 2', /multiple documents/],
+      ['a: 1\na: 2', /keys must be unique/],
+      ['a:\n\tb: 1', /Tabs are not allowed/],
+      ['a: yes', /YAML 1.1 reads {"a":true}/],
+      ['a: 0755', /YAML 1.1 reads {"a":493}/],
+      ['a: 10:30', /YAML 1.1 reads {"a":630}/],
+      ['a: "open', /Missing closing "quote/],
+      ['a: 1\n   b: 2', /not allowed in compact mappings/],
     ] as const)
-      expect(() => parseYamlSubset(source), source).toThrow(why);
+      expect(() => parseYaml(source), source).toThrow(why);
   });
 });
 
@@ -283,7 +303,10 @@ describe('infra/Dockerfile', () => {
     });
   }
 
-  it('has a health check that passes while /healthz answers and fails when nothing does', async () => {
+  // Starts two Node processes, so it gets more than the unit layer's 5 s on a loaded machine.
+  it('has a health check that passes while /healthz answers and fails when nothing does', {
+    timeout: 30_000,
+  }, async () => {
     const admin = new AdminServer({
       host: '127.0.0.1',
       port: 0,
@@ -489,7 +512,7 @@ describe('dependencies', () => {
   });
 
   it('are kept current by Dependabot: npm weekly in groups, and the Dockerfile base image', () => {
-    const config = parseYamlSubset(read('.github/dependabot.yml')) as Any;
+    const config = parseYaml(read('.github/dependabot.yml')) as Any;
     const updates = config.updates as Any[];
     const npm = updates.find((update) => update['package-ecosystem'] === 'npm');
     expect(npm).toMatchObject({ directory: '/', schedule: { interval: 'weekly' } });

@@ -65,7 +65,10 @@ describe('createBodySigner', () => {
 });
 
 describe('createBodySigner on Node', () => {
-  it('signs with secrets, PEM and JWK keys without a deprecation (run with --throw-deprecation)', async () => {
+  // Starts a Node process, so it gets more than the unit layer's 5 s on a loaded machine.
+  it('signs with secrets, PEM and JWK keys without a deprecation (run with --throw-deprecation)', {
+    timeout: 30_000,
+  }, async () => {
     const fixture = fileURLToPath(new URL('./fixtures/sign-every-key.ts', import.meta.url));
     const { stdout, stderr } = await run(NODE, ['--throw-deprecation', fixture], {
       timeout: 60_000,

@@ -23,6 +23,28 @@ describe('splicedBody', () => {
     expect(body.byteLength).toBe(Buffer.byteLength(expected));
   });
 
+  it('makes a small body whole from a message in one piece, in several, or in none', () => {
+    const message = Buffer.from('Subject: é\r\n\r\n.hi\r\n');
+    for (const raw of [
+      [message],
+      [message.subarray(0, 1), message.subarray(1, 8), message.subarray(8)],
+      [],
+    ]) {
+      const size = raw.reduce((n, chunk) => n + chunk.length, 0);
+      const body = splicedBody([
+        `{"note":"ü","message":{"size":${size},"raw":"`,
+        { base64Of: raw, byteLength: size },
+        '"}}',
+      ]);
+      const expected = JSON.stringify({
+        note: 'ü',
+        message: { size, raw: Buffer.concat(raw).toString('base64') },
+      });
+      expect(body.whole?.toString()).toBe(expected);
+      expect(body.byteLength).toBe(Buffer.byteLength(expected));
+    }
+  });
+
   it('streams a large message in pieces, the same bytes every time it is read', () => {
     const raw = Array.from({ length: 40 }, (_, i) => Buffer.alloc(10_001, i));
     const rawBytes = raw.reduce((n, chunk) => n + chunk.length, 0);

@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
         },
       ],
       hostname: hostname(),
+      banner: 'ESMTP mxhook',
       functionUrl: null,
       functionInsecureHttp: false,
       steps: ['rcpt', 'data'],
@@ -65,6 +66,7 @@ describe('loadConfig defaults', () => {
       trustedProxies: null,
       allowNetworks: null,
       denyNetworks: null,
+      dnsServers: [],
       auth: 'off',
       authUsersPath: null,
       authAllowInsecure: false,
@@ -140,6 +142,14 @@ describe('loadConfig parses each variable', () => {
     ['MXHOOK_HOSTNAME', 'mx1.example.com', 'hostname', 'mx1.example.com'],
     ['MXHOOK_HOSTNAME', 'localhost', 'hostname', 'localhost'],
     ['MXHOOK_HOSTNAME', 'xn--bcher-kva.example', 'hostname', 'xn--bcher-kva.example'],
+    ['MXHOOK_BANNER', ' ESMTP Postfix (Debian) ', 'banner', 'ESMTP Postfix (Debian)'],
+    ['MXHOOK_BANNER', 'x'.repeat(250), 'banner', 'x'.repeat(250)],
+    [
+      'MXHOOK_DNS_SERVERS',
+      '192.0.2.53, 192.0.2.54:5353, 2001:db8::53, [2001:db8::54]:5353',
+      'dnsServers',
+      ['192.0.2.53', '192.0.2.54:5353', '2001:db8::53', '[2001:db8::54]:5353'],
+    ],
     [
       'MXHOOK_STEPS',
       'connect,helo,auth,mail,rcpt,data',
@@ -229,6 +239,20 @@ describe('loadConfig parses each variable', () => {
     ]);
     expect(config.denyNetworks.contains('192.0.2.66')).toBe(true);
     expect(config.denyNetworks.contains('192.0.2.67')).toBe(false);
+  });
+
+  it('keeps host names in the access lists apart from their CIDR blocks, for the gateway to resolve', () => {
+    const config = load({
+      MXHOOK_ALLOW_NETWORKS: '192.0.2.0/24, Relay.Example.com, localhost, relay.example.com',
+      MXHOOK_DENY_NETWORKS: 'spam.example',
+    });
+    expect(config.allowNetworks.hosts).toEqual(['relay.example.com', 'localhost']);
+    expect(config.allowNetworks.blocks).toEqual([
+      { family: 'ipv4', network: '192.0.2.0', prefix: 24 },
+    ]);
+    expect(config.denyNetworks.hosts).toEqual(['spam.example']);
+    expect(config.denyNetworks.blocks).toEqual([]);
+    expect(load({ MXHOOK_ALLOW_NETWORKS: '192.0.2.0/24' }).allowNetworks.hosts).toBeUndefined();
   });
 
   it('does not require a function URL when the caller says so', () => {
@@ -469,8 +493,43 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ],
     [
       'MXHOOK_ALLOW_NETWORKS',
-      'localhost',
-      'MXHOOK_ALLOW_NETWORKS: "localhost" is not an IPv4 or IPv6 address or CIDR block',
+      'relay_host',
+      'MXHOOK_ALLOW_NETWORKS: "relay_host" is not an IPv4 or IPv6 address or CIDR block',
+    ],
+    [
+      'MXHOOK_ALLOW_NETWORKS',
+      'relay.example,,10.0.0.0/8',
+      'MXHOOK_ALLOW_NETWORKS: the list has an empty entry (two commas in a row or a comma at an end)',
+    ],
+    [
+      'MXHOOK_BANNER',
+      'ESMTP\r\n250 fake',
+      'MXHOOK_BANNER: "ESMTP\\r\\n250 fake" has a character that is not printable ASCII',
+    ],
+    [
+      'MXHOOK_BANNER',
+      'ESMTP – mx',
+      'MXHOOK_BANNER: "ESMTP – mx" has a character that is not printable ASCII',
+    ],
+    [
+      'MXHOOK_BANNER',
+      'x'.repeat(251),
+      'MXHOOK_BANNER: is 251 characters long, more than 250 (the greeting must fit in one 512-octet line)',
+    ],
+    [
+      'MXHOOK_DNS_SERVERS',
+      'dns.example',
+      'MXHOOK_DNS_SERVERS: "dns.example" is not ip, ip:port or [ipv6]:port (a DNS server is given by its address)',
+    ],
+    [
+      'MXHOOK_DNS_SERVERS',
+      '[192.0.2.53]:53',
+      'MXHOOK_DNS_SERVERS: "[192.0.2.53]:53" is not ip, ip:port or [ipv6]:port (a DNS server is given by its address)',
+    ],
+    [
+      'MXHOOK_DNS_SERVERS',
+      '192.0.2.53:0',
+      'MXHOOK_DNS_SERVERS: "192.0.2.53:0": the port must be from 1 to 65535',
     ],
     [
       'MXHOOK_DENY_NETWORKS',

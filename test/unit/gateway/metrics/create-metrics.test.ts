@@ -107,7 +107,7 @@ describe('MetricsObserver', () => {
   it('counts replies by the step they answer and their code class', async () => {
     const metrics = createMetrics({ processMetrics: false });
     const observer = metrics.observer;
-    observer.reply?.('connect', replies.greeting('mx.test'));
+    observer.reply?.('connect', replies.greeting('mx.test', 'ESMTP mxhook'));
     observer.reply?.('rcpt', reply(550, '5.1.1', 'no such user'));
     observer.reply?.('rcpt', reply(550, '5.1.1', 'no such user'));
     observer.reply?.('rcpt', replies.ok);

@@ -42,6 +42,12 @@ describe('isAllowed', () => {
     expect(isAllowed('192.0.2.66', parseCidrList(''), deny)).toBe(false);
   });
 
+  it('treats a list of host names alone as a list, not as empty: unresolved, it matches nobody', () => {
+    const namesOnly = { ...parseCidrList(''), hosts: ['relay.example'] };
+    expect(isAllowed('198.51.100.1', namesOnly, null)).toBe(false);
+    expect(isAllowed('198.51.100.1', null, namesOnly)).toBe(true);
+  });
+
   it('takes any { contains } as a list', () => {
     expect(isAllowed('192.0.2.1', { contains: (a) => a.endsWith('.1') }, null)).toBe(true);
     expect(isAllowed('192.0.2.2', { contains: (a) => a.endsWith('.1') }, null)).toBe(false);

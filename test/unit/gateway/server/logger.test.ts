@@ -1,4 +1,5 @@
 // The gateway's logger: JSON lines in which credentials, secrets and keys are always redacted.
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { MxhookError } from '../../../../gateway/errors.ts';
 import {
@@ -6,6 +7,7 @@ import {
   errorForLog,
   REDACTED,
   redactSecrets,
+  TickBatchedOutput,
 } from '../../../../gateway/server/logger.ts';
 
 function capture(): {
@@ -87,6 +89,62 @@ describe('createLogger', () => {
     createLogger({ level: 'warn', destination: out }).info('hidden');
     createLogger({ level: 'silent', destination: out }).error('hidden');
     expect(out.text()).toBe('');
+  });
+});
+
+/** A stand-in for process.stdout that records each write. */
+class FakeStdout extends EventEmitter {
+  readonly writes: string[] = [];
+  write(text: string): boolean {
+    this.writes.push(text);
+    return true;
+  }
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('TickBatchedOutput (the default destination, standard output)', () => {
+  it('writes the lines of one turn of the event loop together, once that turn is done', async () => {
+    const stdout = new FakeStdout();
+    const log = createLogger({ level: 'info', destination: new TickBatchedOutput(stdout) });
+    log.info({ step: 'data', code: 250 }, 'function answered');
+    log.info({ outcome: 'accepted', messageId: '<1@a.example>' }, 'transaction ended');
+    expect(stdout.writes).toEqual([]);
+    await nextTurn();
+    expect(stdout.writes).toHaveLength(1);
+    const lines = stdout.writes[0]!.split('\n').filter((line) => line !== '');
+    expect(lines.map((line) => JSON.parse(line).msg)).toEqual([
+      'function answered',
+      'transaction ended',
+    ]);
+    log.info('next turn');
+    await nextTurn();
+    expect(stdout.writes).toHaveLength(2);
+    expect(JSON.parse(stdout.writes[1]!).msg).toBe('next turn');
+  });
+
+  it('writes at once when the logger is flushed', () => {
+    const stdout = new FakeStdout();
+    const log = createLogger({ level: 'info', destination: new TickBatchedOutput(stdout) });
+    log.warn('shutting down');
+    log.flush();
+    expect(stdout.writes).toHaveLength(1);
+    expect(JSON.parse(stdout.writes[0]!).msg).toBe('shutting down');
+  });
+
+  it('stops logging when the reader has gone (EPIPE), and rethrows any other write error', async () => {
+    const stdout = new FakeStdout();
+    const output = new TickBatchedOutput(stdout);
+    const log = createLogger({ level: 'info', destination: output });
+    log.info('lost with the reader');
+    stdout.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    log.info('not written');
+    await nextTurn();
+    expect(stdout.writes).toEqual([]);
+    const full = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+    const other = new FakeStdout();
+    new TickBatchedOutput(other);
+    expect(() => other.emit('error', full)).toThrow('no space');
   });
 });
 

@@ -43,11 +43,15 @@ describe('parseCommandLine', () => {
   });
 
   it('reports an unknown verb, upper-cased and cut to 32 characters', () => {
-    expect(parse('xyzzy plugh')).toEqual({ kind: 'unknown', verb: 'XYZZY' });
-    expect(parse('')).toEqual({ kind: 'unknown', verb: '' });
-    expect(parse(' NOOP')).toEqual({ kind: 'unknown', verb: '' });
-    expect(parse('MAIL\tFROM:<a@b.c>')).toEqual({ kind: 'unknown', verb: 'MAIL\tFROM:<A@B.C>' });
-    expect(parse('A'.repeat(40))).toEqual({ kind: 'unknown', verb: 'A'.repeat(32) });
+    expect(parse('xyzzy plugh')).toEqual({ kind: 'unknown', verb: 'XYZZY', args: 'plugh' });
+    expect(parse('')).toEqual({ kind: 'unknown', verb: '', args: '' });
+    expect(parse(' NOOP')).toEqual({ kind: 'unknown', verb: '', args: 'NOOP' });
+    expect(parse('MAIL\tFROM:<a@b.c>')).toEqual({
+      kind: 'unknown',
+      verb: 'MAIL\tFROM:<A@B.C>',
+      args: '',
+    });
+    expect(parse('A'.repeat(40))).toEqual({ kind: 'unknown', verb: 'A'.repeat(32), args: '' });
   });
 
   it.each([
@@ -61,8 +65,8 @@ describe('parseCommandLine', () => {
   });
 
   it('does not mistake lines that merely start like HTTP for a request', () => {
-    expect(parse('GET /')).toEqual({ kind: 'unknown', verb: 'GET' });
-    expect(parse('get / http/1.1')).toEqual({ kind: 'unknown', verb: 'GET' });
+    expect(parse('GET /')).toEqual({ kind: 'unknown', verb: 'GET', args: '/' });
+    expect(parse('get / http/1.1')).toEqual({ kind: 'unknown', verb: 'GET', args: '/ http/1.1' });
   });
 
   it('refuses a NUL byte anywhere in the line', () => {

@@ -6,7 +6,7 @@ import {
   type DataDecoderOptions,
   type DataOutcome,
 } from '../../../../gateway/smtp/data-decoder.ts';
-import { dotStuff } from '../../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../../helpers/dot-stuff.ts';
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -416,7 +416,10 @@ describe('DataDecoder contract', () => {
     expect(decoder.bytesHeld).toBe(5);
     decoder.push(bytes('d\ne'));
     expect(decoder.bytesHeld).toBe(0);
-    expect(decoder.bareLfSeen).toBe(true);
+    expect(decoder.push(bytes('\r\n.\r\n'))).toMatchObject({
+      done: true,
+      outcome: { kind: 'bare-lf' },
+    });
   });
 
   it('keeps few Buffers when fed one byte at a time', () => {

@@ -54,6 +54,7 @@ describe('decide: actions', () => {
 describe('decide: explicit replies', () => {
   it('passes an explicit code, enhanced code and message through', () => {
     expect(answered('rcpt', { code: 550, enhanced: '5.1.1', message: 'no such user' })).toEqual({
+      step: 'rcpt',
       reply: { code: 550, enhanced: '5.1.1', lines: ['no such user'] },
       accepted: false,
       outcome: 'rejected',
@@ -107,11 +108,12 @@ describe('decide: explicit replies', () => {
 });
 
 describe('decide: failures are temporary', () => {
-  it.each(['ERR_HOOK_TIMEOUT', 'ERR_HOOK_NETWORK', 'ERR_HOOK_STATUS'])(
+  it.each(['ERR_HOOK_TIMEOUT', 'ERR_HOOK_NETWORK', 'ERR_HOOK_STATUS'] as const)(
     'turns %s into 451 4.3.0',
     (code) => {
       const error = { code, message: 'the call failed' };
       expect(decide('data', { ok: false, error })).toEqual({
+        step: 'data',
         reply: {
           code: 451,
           enhanced: '4.3.0',
@@ -126,7 +128,7 @@ describe('decide: failures are temporary', () => {
   );
 
   it('turns a failure at connect into 421 4.3.0 and close', () => {
-    const error = { code: 'ERR_HOOK_TIMEOUT', message: 'took too long' };
+    const error = { code: 'ERR_HOOK_TIMEOUT' as const, message: 'took too long' };
     expect(decide('connect', { ok: false, error }).reply).toEqual({
       code: 421,
       enhanced: '4.3.0',

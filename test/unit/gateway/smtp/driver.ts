@@ -1,7 +1,11 @@
 // A pure test driver for the SMTP core: feeds events to transition() and records replies, calls and actions.
+import type { MxhookErrorCode } from '../../../../functions/sdk/errors.ts';
 import type { SessionInfo, TlsInfo } from '../../../../functions/sdk/wire.ts';
 import type { DataOutcome } from '../../../../gateway/smtp/data-decoder.ts';
+import { decide, type HookOutcome } from '../../../../gateway/smtp/decision.ts';
 import { formatReply } from '../../../../gateway/smtp/reply.ts';
+import { chunkToRead } from '../../../../gateway/smtp/session.ts';
+import type { BdatChunk } from '../../../../gateway/smtp/session-reader.ts';
 import type {
   HookCall,
   SessionAction,
@@ -15,7 +19,10 @@ export type DataCall = Extract<HookCall, { step: 'data' }>;
 
 export const SETTINGS: SessionSettings = Object.freeze({
   hostname: 'mx.example.net',
+  banner: 'ESMTP mxhook',
   maxMessageBytes: 10_000,
+  bareLf: 'normalize',
+  longLines: 'accept',
   maxRecipients: 3,
   maxBadCommands: 5,
   maxJunkCommands: 100,
@@ -97,6 +104,11 @@ export class SessionDriver {
     return this.#last;
   }
 
+  /** The BDAT chunk the session reads next, or null when it is not reading one. */
+  get chunkToRead(): BdatChunk | null {
+    return this.#state.phase === 'bdat' ? chunkToRead(this.#state) : null;
+  }
+
   /** The action types of the last event, for asserting their order. */
   get lastTypes(): readonly SessionAction['type'][] {
     return this.#last.map((a) => a.type);
@@ -143,13 +155,13 @@ export class SessionDriver {
 
   /** Answers the call in flight with a parsed response body. */
   answer(response: unknown): string {
-    return this.dispatch({ type: 'hook-done', outcome: { ok: true, response } });
+    return this.dispatch(answered(this.#state, { ok: true, response }));
   }
 
   /** The call in flight failed (timeout, network, non-2xx …). */
-  fail(code = 'ERR_HOOK_TIMEOUT'): string {
+  fail(code: MxhookErrorCode = 'ERR_HOOK_TIMEOUT'): string {
     const error = { code, message: 'the call failed' };
-    return this.dispatch({ type: 'hook-done', outcome: { ok: false, error } });
+    return this.dispatch(answered(this.#state, { ok: false, error }));
   }
 
   /** Sends a line whose handler call must follow, and answers it. */
@@ -187,6 +199,17 @@ export class SessionDriver {
     }
     return this.dispatch({ type: 'bdat-chunk', outcome, now: NOW });
   }
+}
+
+/** The raw answer each `answered` event was made from, for checks independent of `decide`. */
+export const outcomeOf = new WeakMap<SessionEvent, HookOutcome>();
+
+/** The event SmtpSession makes of a hook's answer: decided for the step `state` waits on. */
+export function answered(state: SessionState, outcome: HookOutcome): SessionEvent {
+  const step = state.phase === 'waiting' ? state.pending.step : 'data';
+  const event: SessionEvent = { type: 'hook-done', decision: decide(step, outcome) };
+  outcomeOf.set(event, outcome);
+  return event;
 }
 
 export function wireOf(actions: readonly SessionAction[]): string {

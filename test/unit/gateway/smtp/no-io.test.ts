@@ -1,11 +1,10 @@
-// Keeps the protocol core pure (STYLE.md §1): no sockets, TLS, HTTP, timers, logger or environment
-// in gateway/smtp/ nor in anything it imports.
+// Keeps the protocol core pure (docs/architecture.md, "Invariants"): no sockets, TLS, HTTP,
+// timers, logger or environment in gateway/smtp/ nor in anything it imports.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importsOf, ROOT, withoutComments } from '../../../helpers/source-text.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const CORE = join(ROOT, 'gateway/smtp');
 
 const FORBIDDEN_MODULES =
@@ -17,27 +16,8 @@ const FORBIDDEN_CALLS: readonly [string, RegExp][] = [
   ['process.env', /\bprocess\s*\.\s*env\b/],
 ];
 
-// Static imports and re-exports (`import x from '…'`, `export * from '…'`, `import '…'`),
-// dynamic `import('…')` and `require('…')`.
-const SPECIFIERS = [
-  /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-  /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-];
-
-/** Source text with comments removed, so a comment that names setTimeout is no violation. */
-function code(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-}
-
-function importsOf(text: string): string[] {
-  const source = code(text);
-  return SPECIFIERS.flatMap((re) => [...source.matchAll(re)].map((m) => m[1]!));
-}
-
 function violations(text: string): string[] {
-  const source = code(text);
+  const source = withoutComments(text);
   const found = importsOf(text)
     .filter((spec) => FORBIDDEN_MODULES.test(spec))
     .map((spec) => `imports ${spec}`);

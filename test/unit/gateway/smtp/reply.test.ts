@@ -1,13 +1,7 @@
 // Tests for reply values and their wire form (RFC 5321 §4.2.1, RFC 2034 §3).
 import { describe, expect, it } from 'vitest';
 import { replies } from '../../../../gateway/smtp/replies.ts';
-import {
-  closing,
-  formatReply,
-  type Reply,
-  reply,
-  replyClass,
-} from '../../../../gateway/smtp/reply.ts';
+import { closing, formatReply, type Reply, reply } from '../../../../gateway/smtp/reply.ts';
 
 /** A named reply, with its parameters (host names) filled in. */
 const resolve = (value: Reply | ((...args: never[]) => Reply)): Reply =>
@@ -50,15 +44,6 @@ describe('closing', () => {
     const r = closing(reply(421, '4.3.2', 'bye'));
     expect(r).toEqual({ code: 421, enhanced: '4.3.2', lines: ['bye'], close: true });
     expect(formatReply(r)).toBe('421 4.3.2 bye\r\n');
-  });
-});
-
-describe('replyClass', () => {
-  it('classes 2xx and 3xx as positive, 4xx as temporary and 5xx as permanent', () => {
-    expect(replyClass(reply(250, null))).toBe('positive');
-    expect(replyClass(reply(354, null))).toBe('positive');
-    expect(replyClass(reply(451, '4.3.0'))).toBe('temporary');
-    expect(replyClass(reply(550, '5.1.1'))).toBe('permanent');
   });
 });
 

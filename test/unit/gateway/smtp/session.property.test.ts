@@ -1,18 +1,19 @@
-// Properties of the session state machine under random event sequences (STYLE.md §4, §12).
+// Properties of the session state machine under random event sequences: it never throws, and it
+// keeps the one promise whatever happens (docs/architecture.md, "The one promise").
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VERBS } from '../../../../gateway/smtp/command.ts';
 import type { DataOutcome } from '../../../../gateway/smtp/data-decoder.ts';
+import type { HookOutcome } from '../../../../gateway/smtp/decision.ts';
 import { formatReply, type Reply } from '../../../../gateway/smtp/reply.ts';
 import type {
-  HookOutcome,
   SessionAction,
   SessionEvent,
   SessionSettings,
   SessionState,
 } from '../../../../gateway/smtp/session-state.ts';
 import { startSession, transition } from '../../../../gateway/smtp/transition.ts';
-import { INFO, NOW, SETTINGS, TLS } from './driver.ts';
+import { answered, INFO, NOW, outcomeOf, SETTINGS, TLS } from './driver.ts';
 
 // ---- generators -------------------------------------------------------------------------------
 
@@ -117,7 +118,7 @@ const outcome: fc.Arbitrary<HookOutcome> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .constantFrom('ERR_HOOK_TIMEOUT', 'ERR_HOOK_NETWORK', 'ERR_HOOK_STATUS', 'ERR_SIGNING_KEY')
+      .constantFrom('ERR_HOOK_TIMEOUT', 'ERR_HOOK_NETWORK', 'ERR_HOOK_STATUS', 'ERR_HOOK_THREW')
       .map((code): HookOutcome => ({ ok: false, error: { code, message: 'failed' } })),
   },
 );
@@ -160,7 +161,7 @@ const strayEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
     ),
   },
   { weight: 4, arbitrary: line.map((l): SessionEvent => ({ type: 'line', line: l })) },
-  { weight: 4, arbitrary: outcome.map((o): SessionEvent => ({ type: 'hook-done', outcome: o })) },
+  { weight: 4, arbitrary: outcome.map((o): SessionEvent => answered({ phase: 'closed' }, o)) },
   {
     weight: 4,
     arbitrary: dataOutcome.map((o): SessionEvent => ({ type: 'data-end', outcome: o, now: NOW })),
@@ -244,7 +245,7 @@ function fittingEvent(state: SessionState, s: Step): SessionEvent | null {
     case 'command':
       return { type: 'line', line: s.progress ? progressLine(state, s.pick) : s.line };
     case 'waiting':
-      return { type: 'hook-done', outcome: s.progress ? ACCEPTED : s.outcome };
+      return answered(state, s.progress ? ACCEPTED : s.outcome);
     case 'data':
       return { type: 'data-end', outcome: s.dataOutcome, now: NOW };
     case 'bdat':
@@ -311,8 +312,7 @@ describe('session properties', () => {
         fc.array(step, { maxLength: 60, size: 'max' }),
         (limits, greet, steps) => {
           let { state } = startSession(INFO);
-          if (greet)
-            state = transition(state, { type: 'hook-done', outcome: ACCEPTED }, limits).state;
+          if (greet) state = transition(state, answered(state, ACCEPTED), limits).state;
           for (const s of steps) {
             const event = eventFor(state, s);
             const next = transition(state, event, limits);
@@ -331,7 +331,7 @@ describe('session properties', () => {
     fc.assert(
       fc.property(settings, fc.array(step, { maxLength: 80, size: 'max' }), (limits, steps) => {
         let { state } = startSession(INFO);
-        state = transition(state, { type: 'hook-done', outcome: ACCEPTED }, limits).state;
+        state = transition(state, answered(state, ACCEPTED), limits).state;
         // Set once the message has been sent (DATA's 354, or BDAT LAST): its final reply is pending.
         let messageSent = false;
         for (const s of steps) {
@@ -342,15 +342,15 @@ describe('session properties', () => {
             state.phase === 'waiting' &&
             state.pending.step === 'data' &&
             event.type === 'hook-done';
-          const yes =
-            event.type === 'hook-done' && event.outcome.ok && isAccepting(event.outcome.response);
+          const raw = outcomeOf.get(event);
+          const yes = raw?.ok === true && isAccepting(raw.response);
           if (first !== undefined && (messageSent || dataAnswer)) {
             if (first.code >= 200 && first.code < 300) {
               expect({ dataAnswer, yes }).toEqual({ dataAnswer: true, yes: true });
               accepted++;
             } else if (dataAnswer) refused++;
-            // Every failure of the call is temporary (shared/DESIGN.md).
-            if (dataAnswer && event.type === 'hook-done' && !event.outcome.ok)
+            // Every failure of the call is temporary (the one promise).
+            if (dataAnswer && raw !== undefined && !raw.ok)
               expect([421, 451]).toContain(first.code);
             messageSent = false;
           }
@@ -382,7 +382,7 @@ describe('session properties', () => {
         ),
         (limits, units) => {
           let { state } = startSession(INFO);
-          state = transition(state, { type: 'hook-done', outcome: ACCEPTED }, limits).state;
+          state = transition(state, answered(state, ACCEPTED), limits).state;
           for (const [s, answers, shutdownRoll] of units) {
             if (state.phase === 'closed') return;
             if (shutdownRoll === 0) {
@@ -404,7 +404,7 @@ describe('session properties', () => {
               const current: SessionState = next.state;
               if (current.phase === 'waiting') {
                 const answer = answers[i % answers.length]!;
-                next = transition(current, { type: 'hook-done', outcome: answer }, limits);
+                next = transition(current, answered(current, answer), limits);
               } else if (current.phase === 'bdat') {
                 next = transition(current, chunkFor(current), limits);
               } else break;

@@ -8,9 +8,8 @@ describe('BDAT', () => {
   it('reads the chunk, then replies 250 with its size', () => {
     const s = inTransaction();
     expect(s.send('BDAT 5')).toBe('');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 5, keep: true, first: true, last: false },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 5, keep: true, first: true, last: false });
     expect(s.state.phase).toBe('bdat');
     expect(s.chunk('hel', 'lo')).toBe('250 2.0.0 5 octets received\r\n');
   });
@@ -20,9 +19,8 @@ describe('BDAT', () => {
     s.send('BDAT 5');
     s.chunk('hello');
     expect(s.send('bdat 3 last')).toBe('');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 3, keep: true, first: false, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 3, keep: true, first: false, last: true });
     expect(s.chunk('a', 'bc')).toBe('');
     const call = s.dataCall;
     const received =
@@ -50,9 +48,8 @@ describe('BDAT', () => {
     s.send('BDAT 4');
     s.chunk('abcd');
     s.send('BDAT 0 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 0, keep: true, first: false, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 0, keep: true, first: false, last: true });
     s.chunk();
     expect(s.lastHook).toMatchObject({ step: 'data' });
   });
@@ -69,9 +66,8 @@ describe('refused chunks are still read (RFC 3030 §2)', () => {
   it('reads and discards a chunk before MAIL, then replies 503 5.5.1', () => {
     const s = greeted();
     expect(s.send('BDAT 4')).toBe('');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 4, keep: false, first: true, last: false },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 4, keep: false, first: true, last: false });
     expect(s.chunk()).toBe('503 5.5.1 Need MAIL command first\r\n');
     expect(s.state.phase).toBe('command');
   });
@@ -79,18 +75,16 @@ describe('refused chunks are still read (RFC 3030 §2)', () => {
   it('reads and discards a chunk before HELO, then replies 503 5.5.1', () => {
     const s = connected();
     s.send('BDAT 4 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 4, keep: false, first: true, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 4, keep: false, first: true, last: true });
     expect(s.chunk()).toBe('503 5.5.1 Send HELO/EHLO first\r\n');
   });
 
   it('replies 554 5.5.1 after a chunk without an accepted recipient', () => {
     const s = inTransaction({}, []);
     s.send('BDAT 4 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 4, keep: false, first: true, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 4, keep: false, first: true, last: true });
     expect(s.chunk()).toBe('554 5.5.1 No valid recipients\r\n');
     expect(s.last[0]).toMatchObject({ type: 'transaction-end', outcome: 'refused' });
   });
@@ -98,19 +92,16 @@ describe('refused chunks are still read (RFC 3030 §2)', () => {
   it('replies 552 5.3.4 to a chunk over the size limit, and to every later chunk of the message', () => {
     const s = inTransaction();
     s.send('BDAT 10001');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 10_001, keep: false, first: true, last: false },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 10_001, keep: false, first: true, last: false });
     expect(s.chunk()).toBe(TOO_BIG);
     s.send('BDAT 1');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 1, keep: false, first: false, last: false },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 1, keep: false, first: false, last: false });
     expect(s.chunk()).toBe(TOO_BIG);
     s.send('BDAT 1 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 1, keep: false, first: false, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 1, keep: false, first: false, last: true });
     expect(s.chunk()).toBe(TOO_BIG);
     expect(s.last[0]).toEqual(ENDED_TOO_LARGE);
     expect(s.hooks.map((h) => h.step)).not.toContain('data');
@@ -124,18 +115,16 @@ describe('refused chunks are still read (RFC 3030 §2)', () => {
     s.send('BDAT 4000');
     expect(s.chunk('y'.repeat(4000))).toBe('250 2.0.0 4000 octets received\r\n');
     s.send('BDAT 1 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 1, keep: false, first: false, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 1, keep: false, first: false, last: true });
     expect(s.chunk()).toBe(TOO_BIG);
   });
 
   it('replies 452 4.3.1 to the first chunk when the memory budget is used up', () => {
     const s = inTransaction({ settings: { isOverMemoryBudget: () => true } });
     s.send('BDAT 3 LAST');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 3, keep: false, first: true, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 3, keep: false, first: true, last: true });
     expect(s.chunk()).toBe('452 4.3.1 Insufficient system storage, try again later\r\n');
     expect(s.last[0]).toMatchObject({ type: 'transaction-end', outcome: 'refused' });
   });
@@ -192,9 +181,8 @@ describe('BDAT sizes that cannot be a message', () => {
   it('still reads and refuses a chunk within the skip allowance, before MAIL too', () => {
     const s = greeted();
     expect(s.send('BDAT 20000 LAST')).toBe('');
-    expect(s.last).toEqual([
-      { type: 'receive-bdat', sizeBytes: 20_000, keep: false, first: true, last: true },
-    ]);
+    expect(s.last).toEqual([]);
+    expect(s.chunkToRead).toEqual({ sizeBytes: 20_000, keep: false, first: true, last: true });
   });
 });
 

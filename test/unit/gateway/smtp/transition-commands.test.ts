@@ -129,10 +129,10 @@ describe('MAIL and RCPT', () => {
 });
 
 describe('DATA', () => {
-  it('replies 354 and switches the input to the DATA decoder', () => {
+  it('replies 354 and reads the message next', () => {
     const s = inTransaction();
     expect(s.send('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>\r\n');
-    expect(s.lastTypes).toEqual(['receive-data', 'reply']);
+    expect(s.lastTypes).toEqual(['reply']);
     expect(s.state.phase).toBe('data');
   });
 
@@ -212,5 +212,37 @@ describe('NOOP, QUIT, VRFY, EXPN, HELP, AUTH', () => {
     const calls = s.hooks.length;
     for (const line of ['NOOP', 'VRFY x', 'EXPN x', 'HELP', 'RSET', 'AUTH LOGIN']) s.send(line);
     expect(s.hooks.length).toBe(calls);
+  });
+});
+
+describe('verbs a program added (extraVerbs)', () => {
+  const extraVerbs = new Map([
+    [
+      'XSTATUS',
+      {
+        ehlo: 'XSTATUS 2',
+        reply: (args: string) => ({ code: 250, enhanced: '2.0.0', lines: [`status ${args}`] }),
+      },
+    ],
+  ]);
+
+  it('advertises the EHLO line before HELP and answers the verb in any case', () => {
+    const s = connected({ settings: { extraVerbs } });
+    expect(s.sendAnswered('EHLO client.example')).toContain('250-XSTATUS 2\r\n250 HELP\r\n');
+    expect(s.send('xstatus queue')).toBe('250 2.0.0 status queue\r\n');
+    expect(s.state).toMatchObject({ phase: 'command' });
+  });
+
+  it('keeps the transaction, like NOOP', () => {
+    const s = inTransaction({ settings: { extraVerbs } });
+    s.send('XSTATUS');
+    expect(s.send('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>\r\n');
+  });
+
+  it('is answered while a shutdown lets the transaction in progress finish', () => {
+    const s = inTransaction({ settings: { extraVerbs } });
+    s.dispatch({ type: 'shutdown' });
+    expect(s.send('XSTATUS')).toBe('250 2.0.0 status\r\n');
+    expect(s.closed).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Session tests for command order and malformed input: 503s, 501s, 500s, HTTP, error limits, ignored events.
 import { describe, expect, it } from 'vitest';
-import { connected, greeted, inTransaction, NOW, SessionDriver, TLS } from './driver.ts';
+import { answered, connected, greeted, inTransaction, NOW, SessionDriver, TLS } from './driver.ts';
 
 describe('commands out of order → 503 5.5.1', () => {
   it.each(['MAIL FROM:<a@b.c>', 'RCPT TO:<a@b.c>', 'DATA'])(
@@ -273,7 +273,7 @@ describe('events that do not fit the phase are ignored', () => {
     const s = inTransaction();
     ignored(s, { type: 'data-end', outcome: { kind: 'too-large', sizeBytes: 1 }, now: NOW });
     ignored(s, { type: 'bdat-chunk', outcome: null, now: NOW });
-    ignored(s, { type: 'hook-done', outcome: { ok: true, response: { action: 'accept' } } });
+    ignored(s, answered(s.state, { ok: true, response: { action: 'accept' } }));
     ignored(s, { type: 'tls-started', tls: TLS });
     expect(s.send('DATA')).toBe('354 End data with <CR><LF>.<CR><LF>\r\n');
   });
@@ -282,10 +282,13 @@ describe('events that do not fit the phase are ignored', () => {
     const s = inTransaction();
     s.send('DATA');
     ignored(s, { type: 'line', line: Buffer.from('QUIT') });
-    ignored(s, {
-      type: 'hook-done',
-      outcome: { ok: false, error: { code: 'ERR_HOOK_TIMEOUT', message: 'took too long' } },
-    });
+    ignored(
+      s,
+      answered(s.state, {
+        ok: false,
+        error: { code: 'ERR_HOOK_TIMEOUT', message: 'took too long' },
+      }),
+    );
     ignored(s, { type: 'bdat-chunk', outcome: null, now: NOW });
   });
 
@@ -296,6 +299,6 @@ describe('events that do not fit the phase are ignored', () => {
     ignored(s, { type: 'timeout' });
     ignored(s, { type: 'shutdown' });
     ignored(s, { type: 'early-talker' });
-    ignored(s, { type: 'hook-done', outcome: { ok: true, response: { action: 'accept' } } });
+    ignored(s, answered(s.state, { ok: true, response: { action: 'accept' } }));
   });
 });

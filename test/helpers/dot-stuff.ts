@@ -1,4 +1,4 @@
-// Client-side inverse of the DATA decoder: turns a message into the exact bytes to send after `354`.
+// The exact bytes a test client sends after `354` for a message: the DATA decoder's inverse.
 //
 // What it sends is always well-formed SMTP, so it can be given to any server, not only ours:
 // - every bare LF (an LF not preceded by CR) is sent as CRLF, because lines end with CRLF only

@@ -1,7 +1,7 @@
 // Tests for dotStuff: the exact bytes a client sends after `354` for a given message.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dotStuff } from '../../../../gateway/smtp/dot-stuff.ts';
+import { dotStuff } from '../../helpers/dot-stuff.ts';
 
 const wire = (message: string): string =>
   dotStuff(Buffer.from(message, 'latin1')).toString('latin1');
