@@ -40,7 +40,7 @@ export function createHookApp(): Hono<AppEnv> {
         }
         const id = newMessageId();
         try {
-          const { record, summary, raw } = buildMessage(call, id, new Date(), recipients);
+          const { record, summary, raw } = await buildMessage(call, id, new Date(), recipients);
           await new MessageStore(c.env.MESSAGES).save(record, summary, raw);
           return accept(`Stored as ${id}`);
         } catch (error) {

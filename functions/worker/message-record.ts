@@ -1,7 +1,9 @@
 // Turns a verified data call into what the inbox stores: the record, its list summary, the raw bytes.
 import type { DataRequest, ParsedAddress, ParsedMessage } from '../sdk/index.ts';
 import { type AuthInfo, authInfo, authSummary } from './auth-info.ts';
-import { type HeaderField, rawHeaderFields } from './raw-headers.ts';
+import { inlineImages } from './inline-images.ts';
+import { contentFromRaw } from './parse-raw.ts';
+import type { HeaderField } from './raw-headers.ts';
 
 /** An attachment as stored: its description, not its bytes (those stay in the raw message). */
 export interface StoredAttachment {
@@ -12,14 +14,31 @@ export interface StoredAttachment {
   readonly disposition: string | null;
 }
 
-/** Everything the inbox keeps about one message, besides its raw bytes. */
 /** The parsed fields kept as the gateway sent them. */
 type ParsedFields = Pick<
   ParsedMessage,
   'from' | 'to' | 'cc' | 'replyTo' | 'subject' | 'date' | 'messageId' | 'text' | 'html'
 >;
 
-export interface StoredMessage extends ParsedFields {
+/**
+ * What the inbox shows of a message's content: the gateway's `parsed`, or the Worker's own parse
+ * of `raw` (parse-raw.ts) when the gateway sent none.
+ */
+export interface MessageContent extends ParsedFields {
+  readonly headers: readonly HeaderField[];
+  readonly attachments: readonly StoredAttachment[];
+  /** `cid:` images of the HTML body as `data:` URIs, so they show without any remote load. */
+  readonly inlineImages: Readonly<Record<string, string>>;
+  /**
+   * Why the bodies and attachments could not be read (too large, or not parsable), for the page to
+   * say so and show the raw source instead; null when they were. Absent from records stored
+   * before the Worker parsed raw messages, which reads the same as null.
+   */
+  readonly parseProblem: string | null;
+}
+
+/** Everything the inbox keeps about one message, besides its raw bytes. */
+export interface StoredMessage extends MessageContent {
   readonly id: string;
   /** ISO 8601, when the Worker stored it. */
   readonly receivedAt: string;
@@ -31,11 +50,7 @@ export interface StoredMessage extends ParsedFields {
     readonly helo: string | null;
     readonly tls: string | null;
   };
-  readonly headers: readonly HeaderField[];
-  readonly attachments: readonly StoredAttachment[];
   readonly auth: AuthInfo;
-  /** `cid:` images of the HTML body as `data:` URIs, so they show without any remote load. */
-  readonly inlineImages: Readonly<Record<string, string>>;
   /** Whether the raw message was stored (the gateway sends it unless MXHOOK_PAYLOAD=parsed). */
   readonly hasRaw: boolean;
 }
@@ -53,9 +68,6 @@ export interface MessageSummary {
 
 /** KV metadata is at most 1024 bytes of JSON. */
 const MAX_METADATA_BYTES = 1024;
-/** The most `cid:` image bytes (base64) kept with the record. */
-const MAX_INLINE_IMAGE_CHARS = 2 * 1024 * 1024;
-const INLINE_IMAGE_TYPES = new Set(['image/png', 'image/gif', 'image/jpeg', 'image/webp']);
 
 function decodeBase64(base64: string): Uint8Array {
   const binary = atob(base64);
@@ -69,36 +81,26 @@ export function formatAddress(address: ParsedAddress): string {
   return address.name === '' ? address.address : `${address.name} <${address.address}>`;
 }
 
-function inlineImages(parsed: ParsedMessage | null | undefined): Record<string, string> {
-  const images: Record<string, string> = {};
-  let budget = MAX_INLINE_IMAGE_CHARS;
-  for (const attachment of parsed?.attachments ?? []) {
-    const cid = attachment.contentId?.replace(/^<|>$/g, '');
-    const type = attachment.contentType.toLowerCase();
-    if (!cid || !INLINE_IMAGE_TYPES.has(type) || attachment.content.length > budget) continue;
-    budget -= attachment.content.length;
-    images[cid] = `data:${type};base64,${attachment.content}`;
-  }
-  return images;
-}
-
-// Without `parsed` (MXHOOK_PAYLOAD=raw) the headers still give the list its from, to and subject.
-function fromRawHeaders(headers: readonly HeaderField[]): Partial<ParsedMessage> {
-  const first = (name: string) => headers.find((header) => header.name === name)?.value ?? null;
-  const address = (name: string): ParsedAddress[] => {
-    const value = first(name);
-    return value === null ? [] : [{ name: '', address: value }];
-  };
-  const date = first('date');
-  const time = date === null ? Number.NaN : Date.parse(date);
+/** The content as the gateway parsed it. */
+function contentFromParsed(parsed: ParsedMessage): MessageContent {
+  const { headers, from, to, cc, replyTo, subject, date, messageId, text, html, attachments } =
+    parsed;
   return {
-    from: address('from'),
-    to: address('to'),
-    cc: address('cc'),
-    replyTo: address('reply-to'),
-    subject: first('subject'),
-    date: Number.isNaN(time) ? null : new Date(time).toISOString(),
-    messageId: first('message-id'),
+    headers,
+    from,
+    to,
+    cc,
+    replyTo,
+    subject,
+    date,
+    messageId,
+    text,
+    html,
+    attachments: attachments.map(({ content: _content, ...description }) => description),
+    inlineImages: inlineImages(
+      attachments.map((attachment) => ({ ...attachment, base64: () => attachment.content })),
+    ),
+    parseProblem: null,
   };
 }
 
@@ -133,27 +135,36 @@ export interface BuiltMessage {
 }
 
 /**
- * Builds the stored form of a data call. Pure apart from decoding base64: the id and the time
- * come from the caller.
+ * Builds the stored form of a data call. The id and the time come from the caller. Without the
+ * gateway's `parsed` (MXHOOK_PAYLOAD=raw, or the gateway could not parse the message), the raw
+ * message is parsed here, once, at receipt: the list's summary is written now and needs the decoded
+ * subject and sender, and every later view then only reads JSON, instead of spending the Worker's
+ * CPU time on a full MIME parse each time the message is opened. The record keeps the bodies and
+ * describes the attachments (their bytes stay in the raw message), so it adds about the size of
+ * the bodies to what KV holds. Never throws for a message it cannot parse: that becomes
+ * `parseProblem`.
  *
  * @example
  * ```ts
- * const { record, summary, raw } = buildMessage(call, newMessageId(), new Date());
+ * const { record, summary, raw } = await buildMessage(call, newMessageId(), new Date());
  * ```
  */
-export function buildMessage(
+export async function buildMessage(
   call: DataRequest,
   id: string,
   receivedAt: Date,
   recipients: readonly string[] = call.envelope.rcptTo.map((rcpt) => rcpt.address),
-): BuiltMessage {
+): Promise<BuiltMessage> {
   const raw = call.message.raw === undefined ? null : decodeBase64(call.message.raw);
   const parsed = call.message.parsed;
-  const headers = parsed?.headers ?? (raw === null ? [] : rawHeaderFields(raw));
-  const fields = parsed ?? fromRawHeaders(headers);
-  const auth = authInfo(headers);
+  // `raw` is always sent when `parsed` is not (wire.ts), so the empty message only satisfies the types.
+  const content = parsed
+    ? contentFromParsed(parsed)
+    : await contentFromRaw(raw ?? new Uint8Array());
+  const auth = authInfo(content.headers);
   const session = call.session;
   const record: StoredMessage = {
+    ...content,
     id,
     receivedAt: receivedAt.toISOString(),
     size: call.message.size,
@@ -164,21 +175,7 @@ export function buildMessage(
       helo: session.helo,
       tls: session.tls === null ? null : `${session.tls.version} ${session.tls.cipher}`,
     },
-    from: fields.from ?? [],
-    to: fields.to ?? [],
-    cc: fields.cc ?? [],
-    replyTo: fields.replyTo ?? [],
-    subject: fields.subject ?? null,
-    date: fields.date ?? null,
-    messageId: fields.messageId ?? null,
-    text: parsed?.text ?? null,
-    html: parsed?.html ?? null,
-    headers,
-    attachments: (parsed?.attachments ?? []).map(
-      ({ content: _content, ...description }) => description,
-    ),
     auth,
-    inlineImages: inlineImages(parsed),
     hasRaw: raw !== null,
   };
   const from = record.from[0];

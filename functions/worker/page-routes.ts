@@ -10,6 +10,16 @@ import { sanitizeHtml } from './sanitize-html.ts';
 
 /** Messages per page of the list. */
 const PAGE_SIZE = 50;
+/** The most of a message's source shown on its page; the whole of it is a download away. */
+const MAX_SOURCE_BYTES = 256 * 1024;
+
+/** The start of the raw bytes as text; bytes that are not UTF-8 show as U+FFFD. */
+function sourceText(raw: ArrayBuffer): string {
+  const text = new TextDecoder('utf-8').decode(raw.slice(0, MAX_SOURCE_BYTES));
+  return raw.byteLength > MAX_SOURCE_BYTES
+    ? `${text}\n[… ${raw.byteLength - MAX_SOURCE_BYTES} more bytes]`
+    : text;
+}
 
 export function pageRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -24,11 +34,14 @@ export function pageRoutes(): Hono<AppEnv> {
 
   app.get('/messages/:id', async (c) => {
     const id = c.req.param('id');
-    const message = isMessageId(id) ? await new MessageStore(c.env.MESSAGES).get(id) : null;
+    const store = new MessageStore(c.env.MESSAGES);
+    const message = isMessageId(id) ? await store.get(id) : null;
     if (message === null) return c.text('No such message.\n', 404);
     const sanitized =
       message.html === null ? null : await sanitizeHtml(message.html, message.inlineImages);
-    return c.html(messagePage(message, sanitized));
+    // A message whose bodies could not be read shows its source instead, read only for this view.
+    const raw = message.parseProblem && message.hasRaw ? await store.getRaw(id) : null;
+    return c.html(messagePage(message, sanitized, raw === null ? null : sourceText(raw)));
   });
 
   return app;

@@ -1,4 +1,4 @@
-// Reads the header fields of a raw message, for when the gateway sends `raw` without `parsed`.
+// Reads the header fields of a raw message that the Worker could not MIME-parse (parse-raw.ts).
 
 /** A header field as the wire's `parsed.headers` has it: lower-case name, unfolded value. */
 export interface HeaderField {
@@ -11,7 +11,7 @@ const MAX_HEADER_BYTES = 256 * 1024;
 
 /**
  * The header section of `raw` (RFC 5322 §2.2): fields up to the first empty line, unfolded.
- * Encoded words (RFC 2047) are left as they are; a full parse needs the gateway's `parsed`.
+ * Encoded words (RFC 2047) are left as they are.
  *
  * @example
  * ```ts

@@ -12,6 +12,7 @@ import {
   type StepRequest,
   signBody,
 } from '../../functions/sdk/index.ts';
+import { createApp } from '../../functions/worker/app.ts';
 import type { Bindings } from '../../functions/worker/env.ts';
 
 export const SECRET = 'workers-test-secret-0123456789abcdefghijklmnop';
@@ -94,6 +95,13 @@ export function dataPayload(
   };
 }
 
+/** A data call as the gateway sends it with MXHOOK_PAYLOAD=raw: the message as `raw`, no `parsed`. */
+export function rawDataPayload(rawText: string): DataRequest {
+  const call = dataPayload({ rawText });
+  const { parsed: _parsed, ...message } = call.message;
+  return { ...call, message };
+}
+
 export function hmacKey(secret = SECRET): Promise<SigningKey> {
   return importHmacSecret(secret);
 }
@@ -119,6 +127,19 @@ export async function signedRequest(
     body,
     headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: await signBody(body, key) },
   });
+}
+
+/** Delivers a message the way the gateway does (a signed data call); returns the id it was stored as. */
+export async function deliver(bindings: Bindings, payload: DataRequest): Promise<string> {
+  const response = await createApp().request(
+    await signedRequest(payload, await hmacKey()),
+    undefined,
+    bindings,
+  );
+  const answer = (await response.json()) as { message: string };
+  const id = /^Stored as (\S+)$/.exec(answer.message)?.[1];
+  if (id === undefined) throw new Error(`not stored: ${JSON.stringify(answer)}`);
+  return id;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   fakeEnv,
   hmacKey,
   OTHER_SECRET,
+  rawDataPayload,
   rcptPayload,
   SECRET,
   signedRequest,
@@ -115,18 +116,16 @@ describe('DATA', () => {
     });
   });
 
-  it('takes subject and addresses from the raw headers when the gateway sends no parsed form', async () => {
+  it('parses the raw message itself when the gateway sends no parsed form', async () => {
     const bindings = fakeEnv();
-    const payload = dataPayload({
-      rawText: 'From: a@sender.test\r\nSubject: Raw only\r\n\r\nbody\r\n',
-    });
-    const { parsed: _parsed, ...message } = payload.message;
-    const { body } = await call({ ...payload, message }, bindings);
+    const payload = rawDataPayload('From: a@sender.test\r\nSubject: Raw only\r\n\r\nbody\r\n');
+    const { body } = await call(payload, bindings);
     const id = String(body.message).replace('Stored as ', '');
     expect(await new MessageStore(bindings.MESSAGES).get(id)).toMatchObject({
       subject: 'Raw only',
       from: [{ name: '', address: 'a@sender.test' }],
-      text: null,
+      text: 'body\n',
+      parseProblem: null,
     });
   });
 

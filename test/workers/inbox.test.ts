@@ -3,24 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/worker/app.ts';
 import type { Bindings } from '../../functions/worker/env.ts';
 import { INBOX_CSP } from '../../functions/worker/security-headers.ts';
-import { dataPayload, fakeEnv, hmacKey, signedRequest } from './helpers.ts';
+import { dataPayload, deliver, fakeEnv, hmacKey, signedRequest } from './helpers.ts';
 
 const app = createApp();
 
-/** Delivers a message the way the gateway does (signed data call) and returns its id. */
-async function deliver(
-  bindings: Bindings,
-  fields: Parameters<typeof dataPayload>[0],
-): Promise<string> {
-  const response = await app.request(
-    await signedRequest(dataPayload(fields), await hmacKey()),
-    undefined,
-    bindings,
-  );
-  const answer = (await response.json()) as { message: string };
-  const id = /^Stored as (\S+)$/.exec(answer.message)?.[1];
-  if (id === undefined) throw new Error(`not stored: ${JSON.stringify(answer)}`);
-  return id;
+/** Delivers a message with the gateway's `parsed` built from `fields`; returns its id. */
+function deliverParsed(bindings: Bindings, fields: Parameters<typeof dataPayload>[0]) {
+  return deliver(bindings, dataPayload(fields));
 }
 
 const EVIL_SUBJECT = '<script>alert("subject")</script> & "quotes"';
@@ -29,7 +18,7 @@ const EVIL_NAME = '"><img src=x onerror=alert(1)>';
 describe('the list page', () => {
   it('shows each message once, with every interpolated value HTML-escaped', async () => {
     const bindings = fakeEnv();
-    const id = await deliver(bindings, {
+    const id = await deliverParsed(bindings, {
       subject: EVIL_SUBJECT,
       from: [{ name: EVIL_NAME, address: 'a@sender.test' }],
     });
@@ -48,9 +37,9 @@ describe('the list page', () => {
 
   it('lists the newest message first', async () => {
     const bindings = fakeEnv();
-    await deliver(bindings, { subject: 'first' });
+    await deliverParsed(bindings, { subject: 'first' });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await deliver(bindings, { subject: 'second' });
+    await deliverParsed(bindings, { subject: 'second' });
     const page = await (await app.request('/', undefined, bindings)).text();
     expect(page.indexOf('second')).toBeLessThan(page.indexOf('first'));
   });
@@ -59,7 +48,7 @@ describe('the list page', () => {
 describe('the message page', () => {
   it('shows the text body escaped and the HTML body sanitised in a sandboxed srcdoc iframe', async () => {
     const bindings = fakeEnv();
-    const id = await deliver(bindings, {
+    const id = await deliverParsed(bindings, {
       subject: EVIL_SUBJECT,
       text: 'Plain <b>not bold</b> & more',
       html: '<p onclick="steal()">Hello <b>there</b></p><script>alert(1)</script><img src="https://track.test/p.gif">',
@@ -176,9 +165,9 @@ describe('token protection', () => {
 describe('the JSON API', () => {
   it('lists messages newest first with their summary and a link', async () => {
     const bindings = fakeEnv();
-    const older = await deliver(bindings, { subject: 'older' });
+    const older = await deliverParsed(bindings, { subject: 'older' });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const newer = await deliver(bindings, { subject: 'newer' });
+    const newer = await deliverParsed(bindings, { subject: 'newer' });
     const body = (await (await app.request('/api/messages', undefined, bindings)).json()) as {
       messages: { id: string; subject: string; url: string; from: string }[];
       cursor: string | null;
@@ -194,7 +183,7 @@ describe('the JSON API', () => {
 
   it('pages with limit and cursor', async () => {
     const bindings = fakeEnv();
-    for (const subject of ['a', 'b', 'c']) await deliver(bindings, { subject });
+    for (const subject of ['a', 'b', 'c']) await deliverParsed(bindings, { subject });
     const first = (await (
       await app.request('/api/messages?limit=2', undefined, bindings)
     ).json()) as {
@@ -212,7 +201,7 @@ describe('the JSON API', () => {
 
   it('returns one message in full, and its raw bytes', async () => {
     const bindings = fakeEnv();
-    const id = await deliver(bindings, { subject: 'Full', text: 'Body text' });
+    const id = await deliverParsed(bindings, { subject: 'Full', text: 'Body text' });
     const message = (await (
       await app.request(`/api/messages/${id}`, undefined, bindings)
     ).json()) as Record<string, unknown>;

@@ -51,15 +51,28 @@ function htmlSection(sanitizedHtml: string | null): Fragment | '' {
 <iframe title="HTML body" sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" srcdoc="${document}"></iframe>`;
 }
 
+/** Why the bodies are not shown, and the message's source (its start) to read instead. */
+function sourceSection(message: StoredMessage, source: string | null): Fragment | '' {
+  if (!message.parseProblem) return '';
+  return html`<h2>Source</h2>
+<p class="note">${message.parseProblem} Its source follows; the raw message download has all of it.</p>
+${source === null ? '' : html`<pre>${source}</pre>`}`;
+}
+
 /**
- * Renders a message; `sanitizedHtml` is its HTML body after `sanitizeHtml`, or null.
+ * Renders a message; `sanitizedHtml` is its HTML body after `sanitizeHtml`, or null; `source` is
+ * the start of its raw bytes as text, given when its bodies could not be read (`parseProblem`).
  *
  * @example
  * ```ts
- * c.html(messagePage(record, record.html === null ? null : await sanitizeHtml(record.html)));
+ * c.html(messagePage(record, record.html === null ? null : await sanitizeHtml(record.html), null));
  * ```
  */
-export function messagePage(message: StoredMessage, sanitizedHtml: string | null): Fragment {
+export function messagePage(
+  message: StoredMessage,
+  sanitizedHtml: string | null,
+  source: string | null,
+): Fragment {
   const subject = message.subject || '(no subject)';
   return layout(
     subject,
@@ -83,6 +96,7 @@ ${authSection(message)}
 ${attachmentsSection(message)}
 ${message.text === null ? '' : html`<h2>Text</h2><pre>${message.text}</pre>`}
 ${htmlSection(sanitizedHtml)}
-${message.text === null && sanitizedHtml === null ? html`<p class="empty">The message has no text or HTML body.</p>` : ''}`,
+${sourceSection(message, source)}
+${message.text === null && sanitizedHtml === null && !message.parseProblem ? html`<p class="empty">The message has no text or HTML body.</p>` : ''}`,
   );
 }
