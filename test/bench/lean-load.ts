@@ -4,7 +4,7 @@
 // the generator's own CPU per message stays well below the targets' (the bench prints it).
 import { connect, type Socket } from 'node:net';
 import { MAIL_FROM, RCPT_TO } from './constants.ts';
-import type { LoadResult, LoadSpec } from './load-generator.ts';
+import { type LoadResult, type LoadSpec, loadResult } from './load-generator.ts';
 import { Samples } from './stats.ts';
 
 const EHLO = Buffer.from('EHLO load.client.bench.test\r\n');
@@ -169,22 +169,14 @@ export function runLeanLoad(spec: LoadSpec): Promise<LoadResult> {
 
   function end(): void {
     clearTimeout(hardLimit);
-    finish({
-      attempted,
-      accepted,
-      failed,
-      errors,
-      wallMs: performance.now() - started,
-      transactionMs: transactionMs.values().slice(),
-      dataReplyMs: dataReplyMs.values().slice(),
-      cpuUs: cpuTotal(process.cpuUsage(cpuAtStart)),
-    });
+    finish(
+      loadResult({ attempted, accepted, failed, errors }, started, cpuAtStart, {
+        transactionMs,
+        dataReplyMs,
+      }),
+    );
   }
 
   for (let i = 0; i < spec.concurrency; i++) nextSession();
   return done;
-}
-
-function cpuTotal(usage: NodeJS.CpuUsage): number {
-  return usage.user + usage.system;
 }

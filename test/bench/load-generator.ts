@@ -135,15 +135,26 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }, spec.hardLimitMs);
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
   clearTimeout(hardLimit);
+  return loadResult({ attempted, accepted, failed, errors }, started, cpuAtStart, {
+    transactionMs,
+    dataReplyMs,
+  });
+}
+
+/** What a run measured, as it ends now: its counts, wall time since `started`, samples and CPU. */
+export function loadResult(
+  counts: Pick<LoadResult, 'attempted' | 'accepted' | 'failed' | 'errors'>,
+  started: number,
+  cpuAtStart: NodeJS.CpuUsage,
+  samples: { readonly transactionMs: Samples; readonly dataReplyMs: Samples },
+): LoadResult {
+  const cpu = process.cpuUsage(cpuAtStart);
   return {
-    attempted,
-    accepted,
-    failed,
-    errors,
+    ...counts,
     wallMs: performance.now() - started,
-    transactionMs: transactionMs.values().slice(),
-    dataReplyMs: dataReplyMs.values().slice(),
-    cpuUs: cpuTotal(process.cpuUsage(cpuAtStart)),
+    transactionMs: samples.transactionMs.values().slice(),
+    dataReplyMs: samples.dataReplyMs.values().slice(),
+    cpuUs: cpu.user + cpu.system,
   };
 }
 
@@ -169,10 +180,6 @@ export function mergeResults(results: readonly LoadResult[]): LoadResult {
     dataReplyMs: join((r) => r.dataReplyMs),
     cpuUs: sum((r) => r.cpuUs),
   };
-}
-
-function cpuTotal(usage: NodeJS.CpuUsage): number {
-  return usage.user + usage.system;
 }
 
 export interface IdleConnections {
