@@ -2,11 +2,9 @@
 import { Hono } from 'hono';
 import type { AppEnv } from './env.ts';
 import { isMessageId } from './message-id.ts';
-import { MessageStore } from './message-store.ts';
+import { KV_LIST_MAX as MAX_LIMIT, MessageStore } from './message-store.ts';
 
 const DEFAULT_LIMIT = 50;
-/** KV lists at most 1000 keys at once. */
-const MAX_LIMIT = 1000;
 
 function limitFrom(value: string | undefined): number | null {
   if (value === undefined) return DEFAULT_LIMIT;
@@ -16,10 +14,11 @@ function limitFrom(value: string | undefined): number | null {
 
 /**
  * - `GET /messages?limit=&cursor=`: `{ messages: [{ id, receivedAt, from, to, subject, date, size,
- *   auth, url }], cursor }`, newest first; pass `cursor` back for the next page (null at the end).
+ *   url }], cursor }`, newest first; pass `cursor` back for the next page (null at the end).
  * - `GET /messages/:id`: the stored record (addresses, subject, text, html, headers, attachments
- *   described, authentication headers, envelope, client) plus `rawUrl`.
+ *   described, envelope, client) plus `rawUrl`.
  * - `GET /messages/:id/raw`: the message exactly as received, as `message/rfc822`.
+ * - `DELETE /messages/:id`: removes the message and its raw bytes; 204, or 404 if there is none.
  */
 export function apiRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -57,6 +56,13 @@ export function apiRoutes(): Hono<AppEnv> {
       'Content-Type': 'message/rfc822',
       'Content-Disposition': `attachment; filename="${id}.eml"`,
     });
+  });
+
+  app.delete('/messages/:id', async (c) => {
+    const id = c.req.param('id');
+    const deleted = isMessageId(id) && (await new MessageStore(c.env.MESSAGES).delete(id));
+    if (!deleted) return c.json({ error: 'no such message' }, 404);
+    return c.body(null, 204);
   });
 
   return app;

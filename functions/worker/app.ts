@@ -7,14 +7,16 @@ import { createHookApp } from './hooks.ts';
 import { inboxAuth } from './inbox-auth.ts';
 import { StorageError } from './message-store.ts';
 import { pageRoutes } from './page-routes.ts';
+import { notFoundPage } from './pages/layout.ts';
 import { securityHeaders } from './security-headers.ts';
 import { MissingKeysError } from './verify-keys.ts';
 
 /**
  * Builds the Worker's app. Routes:
  * - `POST /mxhook/:step`: the gateway's signed calls (rcpt, data; other steps accept);
- * - `GET /`, `GET /messages/:id`: the inbox pages;
- * - `GET /api/messages[/:id[/raw]]`: the JSON API.
+ * - `GET /[?q=]`, `GET /messages/:id[?view=]`, `GET /messages/:id/attachments/:index`,
+ *   `POST /messages/:id/delete`: the inbox pages;
+ * - `GET /api/messages[/:id[/raw]]`, `DELETE /api/messages/:id`: the JSON API.
  * The pages and the API are guarded by `inboxAuth` and carry the strict security headers.
  *
  * @example
@@ -31,7 +33,7 @@ export function createApp(): Hono<AppEnv> {
   app.notFound((c) =>
     c.req.path.startsWith('/api/')
       ? c.json({ error: 'not found' }, 404)
-      : c.text('Not found.\n', 404),
+      : c.html(notFoundPage('There is no page here.'), 404),
   );
   app.onError((error, c) => {
     console.error('mxhook inbox:', error);

@@ -1,6 +1,5 @@
 // Turns a verified data call into what the inbox stores: the record, its list summary, the raw bytes.
 import type { DataRequest, ParsedAddress, ParsedMessage } from '../sdk/index.ts';
-import { type AuthInfo, authInfo, authSummary } from './auth-info.ts';
 import { inlineImages } from './inline-images.ts';
 import { contentFromRaw } from './parse-raw.ts';
 import type { HeaderField } from './raw-headers.ts';
@@ -50,7 +49,6 @@ export interface StoredMessage extends MessageContent {
     readonly helo: string | null;
     readonly tls: string | null;
   };
-  readonly auth: AuthInfo;
   /** Whether the raw message was stored (the gateway sends it unless MXHOOK_PAYLOAD=parsed). */
   readonly hasRaw: boolean;
 }
@@ -63,7 +61,6 @@ export interface MessageSummary {
   readonly subject: string;
   readonly date: string | null;
   readonly size: number;
-  readonly auth: string | null;
 }
 
 /** KV metadata is at most 1024 bytes of JSON. */
@@ -120,7 +117,6 @@ export function fitSummary(summary: MessageSummary): MessageSummary {
       from: truncate(summary.from, limit),
       to: truncate(summary.to, limit),
       subject: truncate(summary.subject, limit),
-      auth: summary.auth === null ? null : truncate(summary.auth, limit),
     };
     limit = Math.floor(limit / 2);
   }
@@ -161,7 +157,6 @@ export async function buildMessage(
   const content = parsed
     ? contentFromParsed(parsed)
     : await contentFromRaw(raw ?? new Uint8Array());
-  const auth = authInfo(content.headers);
   const session = call.session;
   const record: StoredMessage = {
     ...content,
@@ -175,7 +170,6 @@ export async function buildMessage(
       helo: session.helo,
       tls: session.tls === null ? null : `${session.tls.version} ${session.tls.cipher}`,
     },
-    auth,
     hasRaw: raw !== null,
   };
   const from = record.from[0];
@@ -189,7 +183,6 @@ export async function buildMessage(
     subject: record.subject ?? '',
     date: record.date,
     size: record.size,
-    auth: authSummary(auth),
   });
   return { record, summary, raw };
 }

@@ -24,6 +24,17 @@ export interface MessagePage {
 
 const RECORD = 'msg:';
 const RAW = 'raw:';
+/** KV lists at most 1000 keys at once. */
+export const KV_LIST_MAX = 1000;
+/** How many summaries one search reads at most before it stops and offers to go on. */
+const SEARCH_MAX_SCANNED = 5000;
+
+/** Whether a summary's subject, sender or recipients contain `needle` (lower-cased). */
+function matches(summary: MessageSummary, needle: string): boolean {
+  return [summary.subject, summary.from, summary.to].some((field) =>
+    field.toLowerCase().includes(needle),
+  );
+}
 
 /**
  * Reads and writes messages in a KV namespace. Message ids sort newest first (see message-id.ts),
@@ -81,6 +92,44 @@ export class MessageStore {
       ),
       cursor: page.list_complete ? null : page.cursor,
     };
+  }
+
+  /**
+   * The messages whose subject, from or to (as listed: possibly shortened) contain `query`, any
+   * case, newest first. Reads summaries only (key metadata), a thousand at a time, until `limit`
+   * matched or {@link SEARCH_MAX_SCANNED} were read; `cursor` then continues the search.
+   */
+  async search(options: {
+    readonly query: string;
+    readonly limit: number;
+    readonly cursor?: string | undefined;
+  }): Promise<MessagePage> {
+    const needle = options.query.toLowerCase();
+    const found: MessagePage['messages'][number][] = [];
+    let cursor = options.cursor;
+    for (let scanned = 0; scanned < SEARCH_MAX_SCANNED && found.length < options.limit; ) {
+      const page = await this.list({ limit: KV_LIST_MAX, cursor });
+      found.push(...page.messages.filter((message) => matches(message, needle)));
+      scanned += KV_LIST_MAX;
+      if (page.cursor === null) return { messages: found, cursor: null };
+      cursor = page.cursor;
+    }
+    return { messages: found, cursor: cursor ?? null };
+  }
+
+  /**
+   * Removes a message: the record first, so it leaves the list at once, then its raw bytes.
+   * False when there was no such message.
+   */
+  async delete(id: string): Promise<boolean> {
+    if ((await this.#kv.get(RECORD + id)) === null) return false;
+    try {
+      await this.#kv.delete(RECORD + id);
+      await this.#kv.delete(RAW + id);
+    } catch (cause) {
+      throw new StorageError(`could not delete message ${id}`, { cause });
+    }
+    return true;
   }
 
   /** The record, or null when there is no such message. */

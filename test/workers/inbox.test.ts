@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/worker/app.ts';
 import type { Bindings } from '../../functions/worker/env.ts';
-import { INBOX_CSP } from '../../functions/worker/security-headers.ts';
+import { LIVE_UPDATE_SCRIPT } from '../../functions/worker/pages/live-update.ts';
+import { INBOX_CSP, MESSAGE_FRAME_CSP } from '../../functions/worker/security-headers.ts';
 import { dataPayload, deliver, fakeEnv, hmacKey, signedRequest } from './helpers.ts';
 
 const app = createApp();
@@ -31,7 +32,9 @@ describe('the list page', () => {
       '&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;',
     );
     expect(page).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
-    expect(page).not.toContain('<script');
+    // No script but the page's own live update.
+    expect(page.split('<script')).toHaveLength(2);
+    expect(page).toContain(`<script>${LIVE_UPDATE_SCRIPT}</script>`);
     expect(page).not.toContain('<img');
   });
 
@@ -55,7 +58,10 @@ describe('the message page', () => {
     });
     const response = await app.request(`/messages/${id}`, undefined, bindings);
     const page = await response.text();
-    expect(page).toContain('<pre>Plain &lt;b&gt;not bold&lt;/b&gt; &amp; more</pre>');
+    const textView = await (
+      await app.request(`/messages/${id}?view=text`, undefined, bindings)
+    ).text();
+    expect(textView).toContain('<pre>Plain &lt;b&gt;not bold&lt;/b&gt; &amp; more</pre>');
     expect(page).toContain(
       '<h1>&lt;script&gt;alert(&quot;subject&quot;)&lt;/script&gt; &amp; &quot;quotes&quot;</h1>',
     );
@@ -64,7 +70,9 @@ describe('the message page', () => {
     expect(frame).not.toMatch(/allow-scripts|allow-same-origin/);
     const srcdoc = /srcdoc="([^"]*)"/.exec(frame)?.[1] ?? '';
     expect(srcdoc).toContain('&lt;p&gt;Hello &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;');
-    expect(srcdoc).toContain('Content-Security-Policy');
+    // The frame's own policy, escaped into the attribute: stricter than the page's, no form at all.
+    expect(srcdoc).toContain(`content=&quot;${MESSAGE_FRAME_CSP.replaceAll("'", '&#39;')}&quot;`);
+    expect(MESSAGE_FRAME_CSP).toContain("form-action 'none'");
     expect(srcdoc).not.toMatch(/script|onclick|track\.test/);
     expect(page).not.toContain('<script');
   });
