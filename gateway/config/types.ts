@@ -1,23 +1,8 @@
 // The shape of the gateway's configuration, inferred from the table of variables.
-import type { NetworkList } from '../server/admission.ts';
-import type { ListenAddress } from '../server/listen-address.ts';
-import type { BareLfPolicy, LongLinePolicy } from '../smtp/data-decoder.ts';
-import type { SigningKeyFile, TlsFiles } from './parse-keys.ts';
-import type { HostPort } from './parse-network.ts';
+import type { TlsFiles } from './parse-keys.ts';
 import type { Setting } from './setting.ts';
 import type { ConfigWarning } from './sources.ts';
 import type { VARIABLES } from './variables.ts';
-
-export type {
-  BareLfPolicy,
-  ConfigWarning,
-  HostPort,
-  ListenAddress,
-  LongLinePolicy,
-  NetworkList,
-  SigningKeyFile,
-  TlsFiles,
-};
 
 type SettingRow = Extract<(typeof VARIABLES)[number], Setting>;
 type ValueOf<R> = R extends Setting<string, infer T> ? T : never;
