@@ -137,6 +137,8 @@ class AnswerReader implements Dispatcher.DispatchHandler {
   #statusCode = 0;
   #chunks: Buffer[] = [];
   #length = 0;
+  /** The start of a non-2xx answer, where the SDK says why it refused the call. */
+  #refusal = '';
 
   constructor(
     signal: AbortSignal,
@@ -180,6 +182,8 @@ class AnswerReader implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#succeeded()) this.#chunks.push(chunk);
+    else if (this.#refusal.length < REFUSAL_READ_CHARS)
+      this.#refusal += chunk.toString('latin1', 0, REFUSAL_READ_CHARS);
   }
 
   onResponseEnd(): void {
@@ -218,8 +222,23 @@ class AnswerReader implements Dispatcher.DispatchHandler {
   }
 
   #statusError(): MxhookError {
-    return new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${this.#statusCode}`);
+    const code = refusalCodeOf(this.#refusal);
+    const why = code === null ? '' : ` (${code})`;
+    return new MxhookError('ERR_HOOK_STATUS', `function answered HTTP ${this.#statusCode}${why}`);
   }
+}
+
+/** How much of a non-2xx answer is kept, to find the SDK's `{"error": "<code>"}` in it. */
+const REFUSAL_READ_CHARS = 256;
+const REFUSAL_CODE = /^\s*\{\s*"error"\s*:\s*"(ERR_[A-Z0-9_]{1,40})"/;
+
+/**
+ * The SDK's reason for refusing a call (`ERR_KEY_UNKNOWN`, `ERR_TIMESTAMP_EXPIRED` …), so the log
+ * says why a function answered 401. Only a code of that shape is taken: the rest of an error body
+ * could echo the request, and a request can carry a message or an AUTH password.
+ */
+function refusalCodeOf(body: string): string | null {
+  return REFUSAL_CODE.exec(body)?.[1] ?? null;
 }
 
 function codeOf(error: unknown): string {

@@ -22,7 +22,8 @@ export type Behaviour =
       readonly resetNext?: boolean;
     }
   /** An HTTP status with a short text body. */
-  | { readonly kind: 'status'; readonly status: number }
+  /** `status` with `body` as JSON, or a short text when there is none. */
+  | { readonly kind: 'status'; readonly status: number; readonly body?: unknown }
   /** 200 with `body` exactly as given (e.g. not JSON). */
   | { readonly kind: 'raw'; readonly body: string | Uint8Array; readonly contentType?: string }
   /** 200 with a valid JSON answer padded to `bytes` bytes. */
@@ -264,7 +265,9 @@ async function perform(behaviour: Behaviour, response: ServerResponse): Promise<
       return;
     }
     case 'status':
-      return send(response, behaviour.status, 'text/plain', `HTTP ${behaviour.status}\n`);
+      return behaviour.body === undefined
+        ? send(response, behaviour.status, 'text/plain', `HTTP ${behaviour.status}\n`)
+        : send(response, behaviour.status, 'application/json', JSON.stringify(behaviour.body));
     case 'raw':
       return send(response, 200, behaviour.contentType ?? 'application/json', behaviour.body);
     case 'oversized': {
