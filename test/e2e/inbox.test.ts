@@ -100,6 +100,30 @@ describe('DATA', () => {
     expect(raw).toContain('Subject: =?UTF-8?');
   });
 
+  it('reads a message sent with MXHOOK_PAYLOAD=raw as it reads a parsed one: subject decoded, bodies shown', async () => {
+    // The fast mode sends only the raw bytes; the Worker parses them itself (postal-mime).
+    const rawGateway = await startTestGateway(`${worker.url}mxhook/`, worker.secret, {
+      MXHOOK_PAYLOAD: 'raw',
+    });
+    try {
+      const info = await sendMail(rawGateway.port, {
+        to: 'Bob <bob@inbox.test>',
+        subject: 'Grüße aus Köln ✓',
+        text: 'Bis Montag.',
+        html: '<p>Bis <b>Montag</b>.</p>',
+      });
+      const message = await getJson<ApiMessage>(
+        worker.url,
+        `api/messages/${storedId(info.response)}`,
+      );
+      expect(message.subject).toBe('Grüße aus Köln ✓');
+      expect(message.text).toBe('Bis Montag.');
+      expect(message.html).toContain('<b>Montag</b>');
+    } finally {
+      await rawGateway.stop();
+    }
+  });
+
   it('shows the message on the HTML pages escaped, and its HTML body sanitised', async () => {
     const info = await sendMail(gateway.port, {
       to: 'bob@inbox.test',

@@ -10,8 +10,15 @@ export interface TestGateway {
   stop(): Promise<void>;
 }
 
-/** The gateway as `mxhook serve` would run it, configured through the MXHOOK_ variables. */
-export async function startTestGateway(functionUrl: string, secret: string): Promise<TestGateway> {
+/**
+ * The gateway as `mxhook serve` would run it, configured through the MXHOOK_ variables; `env`
+ * adds to or overrides them (e.g. `MXHOOK_PAYLOAD`).
+ */
+export async function startTestGateway(
+  functionUrl: string,
+  secret: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<TestGateway> {
   const config = loadConfig({
     env: {
       MXHOOK_LISTEN: '127.0.0.1:0',
@@ -21,6 +28,7 @@ export async function startTestGateway(functionUrl: string, secret: string): Pro
       MXHOOK_SIGNING_SECRET: secret,
       MXHOOK_FUNCTION_TIMEOUT: '20',
       MXHOOK_SHUTDOWN_GRACE: '1',
+      ...env,
     },
   });
   const running = await serve(config, { logger: pino({ level: 'silent' }) });
