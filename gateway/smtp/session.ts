@@ -6,7 +6,7 @@ import type { SessionInfo, Step } from '../../functions/sdk/wire.ts';
 import { type Decision, decide, type HookOutcome } from './decision.ts';
 import type { ByteBudget } from './message-blocks.ts';
 import type { Reply } from './reply.ts';
-import { type BdatChunk, type MessageOptions, SessionReader } from './session-reader.ts';
+import { type BdatChunk, SessionReader } from './session-reader.ts';
 import type {
   PhaseState,
   ReplyStep,
@@ -149,13 +149,9 @@ export class SmtpSession {
       return;
     }
     if (after.phase === before.phase) return;
-    const message: MessageOptions = {
-      maxMessageBytes: this.#settings.maxMessageBytes,
-      bareLf: this.#settings.bareLf,
-      longLines: this.#settings.longLines,
-    };
-    if (after.phase === 'data') this.#reader.expectData(message);
-    else if (after.phase === 'bdat') this.#reader.expectBdat(chunkToRead(after), message);
+    // The settings carry the message limits and line rules: DATA and BDAT read under the same ones.
+    if (after.phase === 'data') this.#reader.expectData(this.#settings);
+    else if (after.phase === 'bdat') this.#reader.expectBdat(chunkToRead(after), this.#settings);
   }
 }
 

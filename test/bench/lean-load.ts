@@ -4,15 +4,13 @@
 // the generator's own CPU per message stays well below the targets' (the bench prints it).
 import { connect, type Socket } from 'node:net';
 import { MAIL_FROM, RCPT_TO } from './constants.ts';
-import { type LoadResult, type LoadSpec, loadResult } from './load-generator.ts';
-import { Samples } from './stats.ts';
+import { type LoadResult, LoadRun, type LoadSpec } from './load-generator.ts';
 
 const EHLO = Buffer.from('EHLO load.client.bench.test\r\n');
 const MAIL = Buffer.from(`MAIL FROM:<${MAIL_FROM}>\r\n`);
 const RCPT = Buffer.from(`RCPT TO:<${RCPT_TO}>\r\n`);
 const DATA = Buffer.from('DATA\r\n');
 const QUIT = Buffer.from('QUIT\r\n');
-const MAX_ERRORS_KEPT = 5;
 const CR = 0x0d;
 const LF = 0x0a;
 const SPACE = 0x20;
@@ -46,37 +44,19 @@ function finalReplyCode(bytes: Buffer): number {
 
 /** Runs `spec` as sessions of up to `perSession` messages, each command sent after the previous reply. */
 export function runLeanLoad(spec: LoadSpec): Promise<LoadResult> {
-  const started = performance.now();
-  const cpuAtStart = process.cpuUsage();
-  const stopStartingAt = started + spec.durationMs;
-  const transactionMs = new Samples();
-  const dataReplyMs = new Samples();
-  const errors: string[] = [];
+  const run = new LoadRun(spec);
+  const { transactionMs, dataReplyMs } = run;
   const open = new Set<Socket>();
   const wire = spec.message.wire;
-  let attempted = 0;
-  let accepted = 0;
-  let failed = 0;
-  let aborted = false;
   let workersLeft = spec.concurrency;
   let finish!: (result: LoadResult) => void;
   const done = new Promise<LoadResult>((resolve) => {
     finish = resolve;
   });
 
-  const claim = (): boolean => {
-    if (aborted || attempted >= spec.messages || performance.now() >= stopStartingAt) return false;
-    attempted += 1;
-    return true;
-  };
-  const fail = (why: string): void => {
-    failed += 1;
-    if (errors.length < MAX_ERRORS_KEPT) errors.push(why);
-  };
-
   /** One worker: a session after another while messages remain. */
   function nextSession(): void {
-    if (!claim()) {
+    if (!run.claim()) {
       workersLeft -= 1;
       if (workersLeft === 0) end();
       return;
@@ -95,7 +75,7 @@ export function runLeanLoad(spec: LoadSpec): Promise<LoadResult> {
     const close = (why: string | null): void => {
       if (finished) return;
       finished = true;
-      if (why !== null && inFlight) fail(why);
+      if (why !== null && inFlight) run.fail(why);
       open.delete(socket);
       socket.destroy();
       nextSession();
@@ -139,11 +119,11 @@ export function runLeanLoad(spec: LoadSpec): Promise<LoadResult> {
         case MESSAGE_SENT: {
           const now = performance.now();
           inFlight = false;
-          accepted += 1;
+          run.accepted += 1;
           transactionMs.push(now - transactionStart);
           dataReplyMs.push(now - dataStart);
           sent += 1;
-          if (sent < spec.perSession && claim()) {
+          if (sent < spec.perSession && run.claim()) {
             inFlight = true;
             transactionStart = now;
             step = MAIL_SENT;
@@ -163,18 +143,13 @@ export function runLeanLoad(spec: LoadSpec): Promise<LoadResult> {
   }
 
   const hardLimit = setTimeout(() => {
-    aborted = true;
+    run.aborted = true;
     for (const socket of open) socket.destroy();
   }, spec.hardLimitMs);
 
   function end(): void {
     clearTimeout(hardLimit);
-    finish(
-      loadResult({ attempted, accepted, failed, errors }, started, cpuAtStart, {
-        transactionMs,
-        dataReplyMs,
-      }),
-    );
+    finish(run.result());
   }
 
   for (let i = 0; i < spec.concurrency; i++) nextSession();

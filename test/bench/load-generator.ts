@@ -51,28 +51,9 @@ const DATA = 'DATA\r\n';
 const MAX_ERRORS_KEPT = 5;
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const started = performance.now();
-  const cpuAtStart = process.cpuUsage();
-  const stopStartingAt = started + spec.durationMs;
-  const transactionMs = new Samples();
-  const dataReplyMs = new Samples();
-  const errors: string[] = [];
+  const run = new LoadRun(spec);
+  const { transactionMs, dataReplyMs } = run;
   const open = new Set<ClientConnection>();
-  let attempted = 0;
-  let accepted = 0;
-  let failed = 0;
-  let aborted = false;
-
-  const claim = (): boolean => {
-    if (aborted || attempted >= spec.messages || performance.now() >= stopStartingAt) return false;
-    attempted += 1;
-    return true;
-  };
-  const fail = (why: unknown): void => {
-    failed += 1;
-    if (errors.length < MAX_ERRORS_KEPT)
-      errors.push(why instanceof Error ? why.message : String(why));
-  };
 
   async function session(): Promise<void> {
     const connectedAt = performance.now();
@@ -81,7 +62,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     try {
       connection = await ClientConnection.open(spec.port);
       open.add(connection);
-      if (aborted) throw new Error('hard time limit');
+      if (run.aborted) throw new Error('hard time limit');
       await connection.expect(220, 'connect');
       connection.write(EHLO);
       const offered = /(^|\n)PIPELINING/i.test((await connection.expect(250, 'EHLO')).text);
@@ -106,17 +87,17 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         await connection.expect(250, 'end of data');
         const end = performance.now();
         inFlight = false;
-        accepted += 1;
+        run.accepted += 1;
         transactionMs.push(end - transactionStart);
         dataReplyMs.push(end - dataStart);
         sent += 1;
-        if (sent >= spec.perSession || !claim()) break;
+        if (sent >= spec.perSession || !run.claim()) break;
         inFlight = true;
       }
       connection.write('QUIT\r\n');
       await connection.expect(221, 'QUIT');
     } catch (error) {
-      if (inFlight) fail(error);
+      if (inFlight) run.fail(error instanceof Error ? error.message : String(error));
     } finally {
       if (connection !== null) {
         connection.destroy();
@@ -126,36 +107,65 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
 
   async function worker(): Promise<void> {
-    while (claim()) await session();
+    while (run.claim()) await session();
   }
 
   const hardLimit = setTimeout(() => {
-    aborted = true;
+    run.aborted = true;
     for (const connection of open) connection.destroy();
   }, spec.hardLimitMs);
   await Promise.all(Array.from({ length: spec.concurrency }, worker));
   clearTimeout(hardLimit);
-  return loadResult({ attempted, accepted, failed, errors }, started, cpuAtStart, {
-    transactionMs,
-    dataReplyMs,
-  });
+  return run.result();
 }
 
-/** What a run measured, as it ends now: its counts, wall time since `started`, samples and CPU. */
-export function loadResult(
-  counts: Pick<LoadResult, 'attempted' | 'accepted' | 'failed' | 'errors'>,
-  started: number,
-  cpuAtStart: NodeJS.CpuUsage,
-  samples: { readonly transactionMs: Samples; readonly dataReplyMs: Samples },
-): LoadResult {
-  const cpu = process.cpuUsage(cpuAtStart);
-  return {
-    ...counts,
-    wallMs: performance.now() - started,
-    transactionMs: samples.transactionMs.values().slice(),
-    dataReplyMs: samples.dataReplyMs.values().slice(),
-    cpuUs: cpu.user + cpu.system,
-  };
+/** What a load run keeps as it goes, whichever generator drives it, and the result it ends with. */
+export class LoadRun {
+  readonly #spec: LoadSpec;
+  readonly #started = performance.now();
+  readonly #cpuAtStart = process.cpuUsage();
+  readonly #errors: string[] = [];
+  readonly transactionMs = new Samples();
+  readonly dataReplyMs = new Samples();
+  #attempted = 0;
+  #failed = 0;
+  accepted = 0;
+  /** The hard time limit struck: start nothing more. */
+  aborted = false;
+
+  constructor(spec: LoadSpec) {
+    this.#spec = spec;
+  }
+
+  /** Claims the next message, or false when the count or the duration is used up. */
+  claim(): boolean {
+    const stopStartingAt = this.#started + this.#spec.durationMs;
+    if (this.aborted || this.#attempted >= this.#spec.messages) return false;
+    if (performance.now() >= stopStartingAt) return false;
+    this.#attempted += 1;
+    return true;
+  }
+
+  /** A claimed message failed; the first few reasons are kept for the report. */
+  fail(why: string): void {
+    this.#failed += 1;
+    if (this.#errors.length < MAX_ERRORS_KEPT) this.#errors.push(why);
+  }
+
+  /** What the run measured, as it ends now. */
+  result(): LoadResult {
+    const cpu = process.cpuUsage(this.#cpuAtStart);
+    return {
+      attempted: this.#attempted,
+      accepted: this.accepted,
+      failed: this.#failed,
+      errors: this.#errors,
+      wallMs: performance.now() - this.#started,
+      transactionMs: this.transactionMs.values().slice(),
+      dataReplyMs: this.dataReplyMs.values().slice(),
+      cpuUs: cpu.user + cpu.system,
+    };
+  }
 }
 
 /** Several runs as one: counts and CPU added, samples joined, wall times added. */
