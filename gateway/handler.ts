@@ -1,11 +1,19 @@
 // The handler interface: one optional async hook per SMTP step (data required); the webhook bridge is one implementation.
-import type { StepResponse } from '../functions/sdk/wire.ts';
+import type { Authentication, StepResponse } from '../functions/sdk/wire.ts';
 import type { HookCall } from './smtp/session-state.ts';
 
 export type { HookCall } from './smtp/session-state.ts';
 
+/**
+ * A step's call as a hook gets it: the session's call plus the gateway's authentication verdicts
+ * so far (absent when MXHOOK_AUTH_CHECKS is empty). At data, `message` then also starts with the
+ * gateway's Authentication-Results header, above its Received header.
+ */
+export type VerifiedCall = HookCall & { readonly authentication?: Authentication };
+
 /** What a hook receives: the step's call plus a signal that aborts when the call is no longer wanted. */
 export type HookArgs<S extends HookCall['step']> = HookCallByStep[S] & {
+  readonly authentication?: Authentication;
   readonly signal: AbortSignal;
 };
 

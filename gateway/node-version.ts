@@ -2,9 +2,9 @@
 // older one. package.json "engines" states the same version (a test keeps them in step).
 
 /** The oldest supported Node.js release line and minor version. */
-const REQUIRED_NODE = { major: 22, minor: 18 } as const;
+const REQUIRED_NODE = { major: 22, minor: 19 } as const;
 
-/** `>=22.18`, as package.json "engines" writes it. */
+/** `>=22.19`, as package.json "engines" writes it. */
 export const REQUIRED_NODE_RANGE = `>=${REQUIRED_NODE.major}.${REQUIRED_NODE.minor}`;
 
 /** Why `version` (as in `process.versions.node`) cannot run the gateway, or undefined when it can. */

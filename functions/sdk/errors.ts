@@ -59,7 +59,9 @@ export type GatewayErrorCode =
   /** The gateway is stopping: the call or parse was given up. */
   | 'ERR_SHUTTING_DOWN'
   /** No slot to check AUTH credentials was free in time. */
-  | 'ERR_AUTH_BUSY';
+  | 'ERR_AUTH_BUSY'
+  /** A mail authentication check failed in a way no verdict covers (a bug, not DNS): 451. */
+  | 'ERR_AUTH_CHECK';
 
 /**
  * Every code an {@link MxhookError} can carry: the repository's one code union. Codes are a

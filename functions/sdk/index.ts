@@ -1,4 +1,6 @@
 // The mxhook functions SDK: wire types, signing, verification, response helpers and Hono helpers.
+export type { DmarcRejectOptions, VerdictSummary, WithAuthentication } from './authentication.ts';
+export { dmarcFailsWithReject, verdictSummary } from './authentication.ts';
 export * from './codes.ts';
 export type {
   GatewayErrorCode,

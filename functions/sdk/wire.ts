@@ -60,6 +60,126 @@ export interface Envelope {
   readonly rcptTo: readonly PathWithParams[];
 }
 
+/**
+ * Result keywords of RFC 8601 §2.7 (Authentication-Results). `temperror` is also what a DNS
+ * failure or timeout gives for the check it stopped; `policy` is a DKIM signature the gateway
+ * would not accept (a key under 1024 bits, an `l=` that leaves part of the body unsigned).
+ */
+export type AuthenticationResult =
+  | 'pass'
+  | 'fail'
+  | 'softfail'
+  | 'neutral'
+  | 'none'
+  | 'temperror'
+  | 'permerror'
+  | 'policy';
+
+/** The checks the gateway can run (`MXHOOK_AUTH_CHECKS`), in the order a session reaches them. */
+export const AUTHENTICATION_CHECKS = ['rdns', 'spf', 'sender', 'dkim', 'dmarc', 'arc'] as const;
+export type AuthenticationCheck = (typeof AUTHENTICATION_CHECKS)[number];
+
+/** Reverse DNS of the client address, forward-confirmed (RFC 8601 `iprev`). From `connect` on. */
+export interface ReverseDnsVerdict {
+  /** `pass`: a PTR name resolves back to the address; `fail`: none does; `temperror`: DNS failed. */
+  readonly result: 'pass' | 'fail' | 'temperror' | 'permerror';
+  /** The PTR name that resolves back to the client address (also `session.client.hostname`), or null. */
+  readonly hostname: string | null;
+  /** Every PTR name the address has (at most 10 are looked at), verified or not. */
+  readonly names: readonly string[];
+}
+
+/** SPF (RFC 7208) for the MAIL FROM domain, or the HELO name for the null sender. From `mail` on. */
+export interface SpfVerdict {
+  readonly result: AuthenticationResult;
+  /** The domain whose SPF record was evaluated. */
+  readonly domain: string;
+  readonly identity: 'mailfrom' | 'helo';
+  /** The domain's own explanation (`exp=`) of a `fail`: third-party text, never trusted. */
+  readonly explanation?: string;
+}
+
+/** Whether the MAIL FROM domain can receive mail, so a bounce could reach it. From `mail` on. */
+export interface SenderDomainVerdict {
+  /** The MAIL FROM domain; null for the null sender `<>`. */
+  readonly domain: string | null;
+  /**
+   * true: it has MX records, or A/AAAA records and no MX (RFC 5321 §5.1); false: a null MX
+   * (RFC 7505), or no such domain, or no records at all; null: unknown (null sender, DNS failure).
+   */
+  readonly acceptsMail: boolean | null;
+  /** Why: `mx`, `address`, `null-mx`, `no-domain`, `no-records`, `null-sender` or `temperror`. */
+  readonly reason:
+    | 'mx'
+    | 'address'
+    | 'null-mx'
+    | 'no-domain'
+    | 'no-records'
+    | 'null-sender'
+    | 'temperror';
+}
+
+/** One DKIM-Signature (RFC 6376) of the message, in the order they appear. At `data`. */
+export interface DkimVerdict {
+  readonly result: AuthenticationResult;
+  /** The signing domain (`d=`). */
+  readonly domain: string;
+  /** The key selector (`s=`). */
+  readonly selector: string;
+  /** `rsa-sha256`, `ed25519-sha256`, `rsa-sha1`. */
+  readonly algorithm: string;
+  /** The signing domain aligns with the From domain under the DMARC record's mode. */
+  readonly aligned: boolean;
+  /** Why it did not pass, for people (e.g. `body hash did not verify`); absent on `pass`. */
+  readonly reason?: string;
+}
+
+/** DMARC (RFC 7489) for the From domain. At `data`. */
+export interface DmarcVerdict {
+  /** `none` when the From domain publishes no DMARC record. */
+  readonly result: AuthenticationResult;
+  /** The From (author) domain. */
+  readonly domain: string;
+  /**
+   * The policy that applies to this domain (the record's `sp` for a subdomain; one step milder
+   * under `t=y`), or null without a record.
+   */
+  readonly policy: 'none' | 'quarantine' | 'reject' | null;
+  /** The record's `pct`: the share of failing mail the owner asks to have the policy applied to. */
+  readonly percent: number | null;
+  readonly aligned: { readonly spf: boolean; readonly dkim: boolean };
+  /**
+   * Present when DMARC could not be evaluated (`permerror`): `multiple-from-fields`,
+   * `multiple-author-domains`, `no-author-domain` or `invalid-author-domain`. RFC 7489 §6.6.1
+   * suggests treating such a message as suspect.
+   */
+  readonly reason?: string;
+}
+
+/** ARC (RFC 8617) chain validation. At `data`. */
+export interface ArcVerdict {
+  /** `none` without ARC headers; `pass` or `fail` for the chain as a whole. */
+  readonly result: AuthenticationResult;
+  /** ARC sets on the message (0 without a chain). */
+  readonly instances: number;
+}
+
+/**
+ * The gateway's own verdicts on who sent the message, from DNS it looked up itself — never what the
+ * message's headers claim. A check is present from the step where its result exists, when
+ * `MXHOOK_AUTH_CHECKS` enables it; the gateway never turns a verdict into a reply on its own.
+ */
+export interface Authentication {
+  readonly rdns?: ReverseDnsVerdict;
+  readonly spf?: SpfVerdict;
+  readonly sender?: SenderDomainVerdict;
+  readonly dkim?: readonly DkimVerdict[];
+  readonly dmarc?: DmarcVerdict;
+  readonly arc?: ArcVerdict;
+  /** The value of the Authentication-Results header the gateway put on top of `message.raw` (at `data`). */
+  readonly header?: string;
+}
+
 interface BaseRequest<S extends Step> {
   readonly v: typeof WIRE_VERSION;
   /** Unique per call: use it for replay protection and idempotency. */
@@ -71,6 +191,8 @@ interface BaseRequest<S extends Step> {
   readonly audience: string;
   readonly session: SessionInfo;
   readonly envelope: Envelope;
+  /** The gateway's verdicts so far; absent when every check is off (`MXHOOK_AUTH_CHECKS=none`). */
+  readonly authentication?: Authentication;
 }
 
 export type ConnectRequest = BaseRequest<'connect'>;

@@ -19,6 +19,11 @@ export interface Bindings {
   readonly DOMAINS?: string;
   /** Single addresses accepted besides those domains, comma-separated. */
   readonly RECIPIENTS?: string;
+  /**
+   * Refuse at DATA (550 5.7.1) mail whose DMARC fails under the From domain's `p=reject`, as the
+   * gateway's verdicts say. On unless `"false"`.
+   */
+  readonly REJECT_DMARC_FAILURES?: string;
   /** When set, the inbox page and API require it. A secret. */
   readonly INBOX_TOKEN?: string;
   /** `"true"` opens the inbox without a token; only for local development. */

@@ -1,6 +1,7 @@
-// The gateway's side of the inbox: RCPT accepts only served addresses, DATA stores the message.
+// The gateway's side of the inbox: RCPT accepts only served addresses, DATA refuses DMARC failures
+// under p=reject and stores the rest.
 import type { Hono } from 'hono';
-import { accept, defer, mxhook, reject } from '../sdk/index.ts';
+import { accept, defer, dmarcFailsWithReject, mxhook, reject } from '../sdk/index.ts';
 import { audienceFrom } from './audience.ts';
 import type { AppEnv } from './env.ts';
 import { KvSeenIdStore } from './kv-seen-id-store.ts';
@@ -27,6 +28,14 @@ export function createHookApp(): Hono<AppEnv> {
       },
 
       async data(call, c) {
+        // The From domain's owner asks for this message to be refused: say so now, so the sender
+        // gets the bounce instead of the message sitting in the inbox as if it were theirs.
+        if (c.env.REJECT_DMARC_FAILURES !== 'false' && dmarcFailsWithReject(call)) {
+          return reject('Message fails the DMARC policy (p=reject) of its From domain', {
+            code: 550,
+            enhanced: '5.7.1',
+          });
+        }
         // RCPT already filtered, unless the gateway does not send that step (MXHOOK_STEPS=data).
         const policy = recipientPolicy(c.env);
         const recipients = call.envelope.rcptTo

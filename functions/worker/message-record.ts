@@ -1,5 +1,12 @@
 // Turns a verified data call into what the inbox stores: the record, its list summary, the raw bytes.
-import type { DataRequest, ParsedAddress, ParsedMessage } from '../sdk/index.ts';
+import {
+  type Authentication,
+  type DataRequest,
+  type ParsedAddress,
+  type ParsedMessage,
+  type VerdictSummary,
+  verdictSummary,
+} from '../sdk/index.ts';
 import { inlineImages } from './inline-images.ts';
 import { contentFromRaw } from './parse-raw.ts';
 import type { HeaderField } from './raw-headers.ts';
@@ -51,6 +58,12 @@ export interface StoredMessage extends MessageContent {
   };
   /** Whether the raw message was stored (the gateway sends it unless MXHOOK_PAYLOAD=parsed). */
   readonly hasRaw: boolean;
+  /**
+   * The gateway's verdicts from the signed call, the only ones the inbox shows: never what the
+   * message's own headers claim. Absent when the gateway ran no check, and from records stored
+   * before the inbox kept them; both read as "not checked".
+   */
+  readonly authentication?: Authentication;
 }
 
 /** The one-line view of a message in the list; kept as KV metadata, so listing reads no values. */
@@ -61,6 +74,8 @@ export interface MessageSummary {
   readonly subject: string;
   readonly date: string | null;
   readonly size: number;
+  /** One word per check for the list's chips; absent like {@link StoredMessage.authentication}. */
+  readonly verdicts?: VerdictSummary;
 }
 
 /** KV metadata is at most 1024 bytes of JSON. */
@@ -171,6 +186,7 @@ export async function buildMessage(
       tls: session.tls === null ? null : `${session.tls.version} ${session.tls.cipher}`,
     },
     hasRaw: raw !== null,
+    ...(call.authentication === undefined ? {} : { authentication: call.authentication }),
   };
   const from = record.from[0];
   const summary = fitSummary({
@@ -183,6 +199,7 @@ export async function buildMessage(
     subject: record.subject ?? '',
     date: record.date,
     size: record.size,
+    ...(record.authentication === undefined ? {} : { verdicts: verdictSummary(record) }),
   });
   return { record, summary, raw };
 }

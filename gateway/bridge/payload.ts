@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DataRequest, type StepRequest, WIRE_VERSION } from '../../functions/sdk/wire.ts';
 import type { PayloadMode } from '../config/setting.ts';
-import type { HookCall } from '../smtp/session-state.ts';
+import type { VerifiedCall } from '../handler.ts';
 import type { ParsePool } from './parse-pool.ts';
 import {
   type BodyPiece,
@@ -12,7 +12,7 @@ import {
   wholeBody,
 } from './request-body.ts';
 
-type DataCall = Extract<HookCall, { step: 'data' }>;
+type DataCall = Extract<VerifiedCall, { step: 'data' }>;
 
 /** How the data call's message is carried, and what parses it. */
 export interface PayloadOptions {
@@ -22,7 +22,7 @@ export interface PayloadOptions {
 
 /** The request body for one call, with its `id` and `timestamp`; `audience` is the URL being called. */
 export async function requestBody(
-  call: HookCall,
+  call: VerifiedCall,
   audience: string,
   payload: PayloadOptions,
   signal: AbortSignal,
@@ -34,6 +34,7 @@ export async function requestBody(
     audience,
     session: call.session,
     envelope: call.envelope,
+    ...(call.authentication === undefined ? {} : { authentication: call.authentication }),
   } as const;
   const body = await stepBody(call, base, payload, signal);
   return {
@@ -46,7 +47,7 @@ export async function requestBody(
 }
 
 function stepBody(
-  call: HookCall,
+  call: VerifiedCall,
   base: Omit<StepRequest, 'step'>,
   payload: PayloadOptions,
   signal: AbortSignal,

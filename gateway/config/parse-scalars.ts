@@ -154,6 +154,38 @@ export function splitList(variable: string, raw: string): string[] {
   return items;
 }
 
+/**
+ * A comma-separated list of words from `choices`, any case, duplicates allowed; returned in
+ * `choices` order. `none` alone is the empty list: an empty value means "the default" in every
+ * source (flag, environment, `.env`), so emptiness needs a word of its own.
+ */
+export function wordList<const T extends string>(
+  choices: readonly T[],
+  what: string,
+): Kind<readonly T[]> {
+  return {
+    parse(raw, { variable }) {
+      if (raw.trim().toLowerCase() === 'none') return [];
+      const wanted = new Set<string>();
+      for (const item of splitList(variable, raw)) {
+        const word = item.toLowerCase();
+        if (!(choices as readonly string[]).includes(word)) {
+          throw new ConfigError(
+            variable,
+            `${JSON.stringify(item)} is not ${what} (${choices.join(', ')})`,
+          );
+        }
+        wanted.add(word);
+      }
+      return choices.filter((choice) => wanted.has(choice));
+    },
+    check: (values) =>
+      values.find((value) => !choices.includes(value)) === undefined
+        ? null
+        : `every entry must be one of ${choices.join(', ')}`,
+  };
+}
+
 /** Steps in session order, any case, duplicates allowed; `data` is always called (the one promise). */
 export const STEP_LIST: Kind<readonly Step[]> = {
   parse(raw, { variable }) {

@@ -1,6 +1,7 @@
 // The table of every MXHOOK_ setting, one row each: --help, the flags, the loader, the typed
 // config and the gateway's options all come from it. A new setting is a new row.
 
+import { AUTHENTICATION_CHECKS } from '../../functions/sdk/wire.ts';
 import type { Kind } from './kind.ts';
 import { READABLE_FILE, SIGNING_KEYS, SIGNING_SECRETS, tlsPairs } from './parse-keys.ts';
 import {
@@ -12,7 +13,15 @@ import {
   NETWORKS,
   NETWORKS_OR_HOSTS,
 } from './parse-network.ts';
-import { BANNER, BOOLEAN, oneOf, STEP_LIST, seconds, wholeNumber } from './parse-scalars.ts';
+import {
+  BANNER,
+  BOOLEAN,
+  oneOf,
+  STEP_LIST,
+  seconds,
+  wholeNumber,
+  wordList,
+} from './parse-scalars.ts';
 import {
   AUTH_MODES,
   BARE_LF_POLICIES,
@@ -347,7 +356,28 @@ export const VARIABLES = [
     kind: DNS_SERVERS,
     option: true,
     meaning:
-      'DNS servers the gateway asks (host names in the access lists), comma-separated; IPv6 with a port in brackets ([::1]:53).',
+      'DNS servers the gateway asks (mail authentication, host names in the access lists), comma-separated; IPv6 with a port in brackets ([::1]:53).',
+  }),
+  setting({
+    name: 'MXHOOK_AUTH_CHECKS',
+    field: 'authChecks',
+    placeholder: '<check,...>',
+    default: AUTHENTICATION_CHECKS.join(','),
+    defaultText: 'all',
+    kind: wordList(AUTHENTICATION_CHECKS, 'a check'),
+    option: true,
+    meaning:
+      "Mail authentication the gateway checks and reports in each call's authentication object, from rdns (forward-confirmed reverse DNS), spf, sender (the MAIL FROM domain accepts mail), dkim, dmarc, arc; none for none (no DNS queries). Verdicts never refuse mail by themselves: the function decides.",
+  }),
+  setting({
+    name: 'MXHOOK_DNS_TIMEOUT',
+    field: 'dnsTimeoutMs',
+    placeholder: '<seconds>',
+    default: '5',
+    kind: seconds(),
+    option: true,
+    meaning:
+      'Seconds one authentication check may wait for DNS in all; a check not done by then is temperror, so a slow DNS server delays a step by this much at most.',
   }),
   setting({
     name: 'MXHOOK_AUTH',

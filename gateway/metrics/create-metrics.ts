@@ -11,12 +11,14 @@ import { STEPS } from '../../functions/sdk/wire.ts';
 import type { GatewayObserver } from '../server/observer.ts';
 import { VERSION } from '../version.ts';
 import {
+  AUTHENTICATION_RESULTS,
   CODE_CLASSES,
   labelValue,
   REJECTION_REASONS,
   REPLY_STEPS,
   STEP_OUTCOMES,
   TRANSACTION_OUTCOMES,
+  VERDICT_CHECKS,
 } from './labels.ts';
 import { MetricsObserver } from './metrics-observer.ts';
 
@@ -138,6 +140,16 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     'TLS handshakes (STARTTLS and implicit TLS), by result.',
     ['result'],
     () => tlsLabels.map((labels, i) => [labels, observer.tlsHandshakes[i]!]),
+  );
+  const verdictLabels = VERDICT_CHECKS.flatMap((check) =>
+    AUTHENTICATION_RESULTS.map((result) => ({ check, result })),
+  );
+  counter(
+    registry,
+    'authentication_verdicts_total',
+    'Mail authentication verdicts of the messages that reached their data call, by check (rdns, spf, dkim per signature, dmarc, arc) and RFC 8601 result.',
+    ['check', 'result'],
+    () => verdictLabels.map((labels, i) => [labels, observer.verdicts[i]!]),
   );
   counter(
     registry,

@@ -1,5 +1,10 @@
 // The label values every mxhook metric can take: fixed, small sets, so cardinality stays bounded.
-import { STEPS } from '../../functions/sdk/wire.ts';
+import {
+  AUTHENTICATION_CHECKS,
+  type AuthenticationCheck,
+  type AuthenticationResult,
+  STEPS,
+} from '../../functions/sdk/wire.ts';
 import type { RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import { replies } from '../smtp/replies.ts';
@@ -33,7 +38,21 @@ const refusalReasons: Record<RefusalReason, true> = {
   'starttls-injection': true,
 };
 
+const authenticationResults: Record<AuthenticationResult, true> = {
+  pass: true,
+  fail: true,
+  softfail: true,
+  neutral: true,
+  none: true,
+  temperror: true,
+  permerror: true,
+  policy: true,
+};
+
 export const STEP_OUTCOMES = Object.keys(stepOutcomes) as readonly StepOutcome[];
+export const AUTHENTICATION_RESULTS = Object.keys(
+  authenticationResults,
+) as readonly AuthenticationResult[];
 export const TRANSACTION_OUTCOMES = Object.keys(
   transactionOutcomes,
 ) as readonly TransactionOutcome[];
@@ -67,6 +86,12 @@ export const TRANSACTION_OUTCOME_INDEX = indexOf(TRANSACTION_OUTCOMES);
 export const REPLY_STEP_INDEX = indexOf(REPLY_STEPS);
 export const STEP_INDEX = indexOf(STEPS);
 export const REJECTION_REASON_INDEX = indexOf(REJECTION_REASONS);
+/** The checks with an RFC 8601 result: `sender` has none (it says whether a domain takes mail). */
+export const VERDICT_CHECKS = AUTHENTICATION_CHECKS.filter(
+  (check): check is Exclude<AuthenticationCheck, 'sender'> => check !== 'sender',
+);
+export const VERDICT_CHECK_INDEX = indexOf(VERDICT_CHECKS);
+export const AUTHENTICATION_RESULT_INDEX = indexOf(AUTHENTICATION_RESULTS);
 /** The rejection reason index of a core refusal reply, by identity. */
 export const REPLY_REASON_INDEX: ReadonlyMap<Reply, number> = new Map(
   REPLY_REASONS.map(([reply, reason]) => [reply, REJECTION_REASON_INDEX.get(reason)!]),

@@ -6,12 +6,14 @@
 // The one exception is function call latency: prom-client offers no way to load a histogram's
 // buckets, so each call is observed into it directly, through children bound to their labels
 // once. That happens once per function call, an HTTP round trip that dwarfs it.
-import type { Step } from '../../functions/sdk/wire.ts';
+import type { Authentication, AuthenticationResult, Step } from '../../functions/sdk/wire.ts';
 import type { GatewayObserver, RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { TransactionOutcome } from '../smtp/session-state.ts';
 import {
+  AUTHENTICATION_RESULT_INDEX,
+  AUTHENTICATION_RESULTS,
   CODE_CLASSES,
   REJECTION_REASON_INDEX,
   REJECTION_REASONS,
@@ -22,6 +24,8 @@ import {
   STEP_OUTCOME_INDEX,
   TRANSACTION_OUTCOME_INDEX,
   TRANSACTION_OUTCOMES,
+  VERDICT_CHECK_INDEX,
+  VERDICT_CHECKS,
 } from './labels.ts';
 
 /** Receives one function call's latency, by label indexes into STEPS and STEP_OUTCOMES. */
@@ -36,6 +40,8 @@ export class MetricsObserver implements GatewayObserver {
   readonly rejections = new Float64Array(REJECTION_REASONS.length);
   /** Successful, then failed handshakes. */
   readonly tlsHandshakes = new Float64Array(2);
+  /** By `VERDICT_CHECKS index * AUTHENTICATION_RESULTS.length + result index`. */
+  readonly verdicts = new Float64Array(VERDICT_CHECKS.length * AUTHENTICATION_RESULTS.length);
   readonly #callLatency: CallLatencySink;
   #sessionsOpen = 0;
   #sessionsTotal = 0;
@@ -98,5 +104,25 @@ export class MetricsObserver implements GatewayObserver {
   refused(reason: RefusalReason): void {
     const index = REJECTION_REASON_INDEX.get(reason);
     if (index !== undefined) this.rejections[index]! += 1;
+  }
+
+  authenticated({ rdns, spf, dkim, dmarc, arc }: Authentication): void {
+    this.#verdict('rdns', rdns?.result);
+    this.#verdict('spf', spf?.result);
+    // One per signature; an unsigned message counts as DKIM `none`, as its header row says.
+    if (dkim !== undefined) {
+      if (dkim.length === 0) this.#verdict('dkim', 'none');
+      for (const signature of dkim) this.#verdict('dkim', signature.result);
+    }
+    this.#verdict('dmarc', dmarc?.result);
+    this.#verdict('arc', arc?.result);
+  }
+
+  #verdict(check: (typeof VERDICT_CHECKS)[number], result: AuthenticationResult | undefined): void {
+    if (result === undefined) return;
+    const checkIndex = VERDICT_CHECK_INDEX.get(check);
+    const resultIndex = AUTHENTICATION_RESULT_INDEX.get(result);
+    if (checkIndex === undefined || resultIndex === undefined) return;
+    this.verdicts[checkIndex * AUTHENTICATION_RESULTS.length + resultIndex]! += 1;
   }
 }

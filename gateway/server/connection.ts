@@ -3,7 +3,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
-import type { Handler } from '../handler.ts';
+import { type AuthenticationSettings, SessionChecks } from '../authentication/session-checks.ts';
+import type { Handler, VerifiedCall } from '../handler.ts';
 import { proxySignatureOf } from '../net/proxy-protocol.ts';
 import type { Decision, HookOutcome } from '../smtp/decision.ts';
 import { formatReply, type Reply } from '../smtp/reply.ts';
@@ -13,9 +14,15 @@ import { ClientDeadline } from './client-deadline.ts';
 import { errorForLog } from './logger.ts';
 import type { MemoryBudget } from './memory-budget.ts';
 import type { GatewayObserver } from './observer.ts';
-import { outcomeWithoutHook, startHook } from './run-hook.ts';
+import {
+  cancelledOutcome,
+  checksFailedOutcome,
+  outcomeWithoutHook,
+  startHook,
+} from './run-hook.ts';
 import { upgradeToTls } from './starttls.ts';
 import type { TlsServerOptions } from './tls-store.ts';
+import { verifiedCall } from './verified-call.ts';
 
 export interface ConnectionOptions {
   readonly settings: SessionSettings;
@@ -32,6 +39,8 @@ export interface ConnectionOptions {
   readonly memory: MemoryBudget;
   readonly observer: GatewayObserver;
   readonly log: Logger;
+  /** The mail authentication checks (MXHOOK_AUTH_CHECKS); null or no checks: none run. */
+  readonly authentication?: AuthenticationSettings | null;
   /**
    * Admission for the client XCLIENT names (access lists, per-address limits; the session's slot
    * moves to it when admitted): the reply refusing it, or null.
@@ -75,6 +84,8 @@ export class SmtpConnection {
   readonly #log: Logger;
   /** The protocol: it charges message bytes to the shared budget as they arrive (and gives them back). */
   readonly #session: SmtpSession;
+  /** This session's authentication checks; null when none are on. */
+  readonly #checks: SessionChecks | null;
   /** Cancels the handler call in flight (its answer becomes a failure); null when none is. */
   #cancelCall: (() => void) | null = null;
   #socket: Socket;
@@ -103,10 +114,17 @@ export class SmtpConnection {
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
+    const authentication = options.authentication ?? null;
+    this.#checks =
+      authentication === null || authentication.checks.size === 0
+        ? null
+        : new SessionChecks(authentication);
+    const checks = this.#checks;
     this.#session = new SmtpSession(info, {
       settings: options.settings,
       budget: options.memory,
       clock: now,
+      messageSink: checks === null ? undefined : () => checks.messageStarted(),
     });
     this.#log = options.log.child({ session: info.id });
     this.#attach(socket);
@@ -240,6 +258,7 @@ export class SmtpConnection {
           this.#startTls(action.droppedBytes);
           break;
         case 'transaction-end':
+          this.#checks?.transactionEnded();
           this.#options.observer.transactionEnded?.(action.outcome);
           this.#log.info(
             {
@@ -312,6 +331,7 @@ export class SmtpConnection {
   }
 
   #callHook(call: HookCall): void {
+    this.#startChecks(call);
     const known = outcomeWithoutHook(this.#options.handler, call.step);
     const delayMs = call.step === 'connect' ? this.#options.greetingDelayMs : 0;
     if (known !== null && delayMs === 0) {
@@ -348,8 +368,57 @@ export class SmtpConnection {
     }
   }
 
-  /** Calls the step's hook; `durationMs` is the call alone, without any greeting delay. */
+  /** The checks each step starts: reverse DNS for a new client, SPF and the sender at MAIL. */
+  #startChecks(call: HookCall): void {
+    const checks = this.#checks;
+    if (checks === null) return;
+    if (call.step === 'connect') {
+      const { address } = call.session.client;
+      // Confirmed, the name goes into the session: later calls and the Received header carry it.
+      void checks.clientConnected(address)?.then(({ hostname }) => {
+        if (hostname !== null && !this.#gone) {
+          this.#dispatch({ type: 'client-named', address, hostname });
+        }
+      });
+    } else if (call.step === 'mail') {
+      checks.mailFrom(call.mailFrom.address, call.session.helo, call.session.client.address);
+    }
+  }
+
+  /**
+   * Calls the step's hook, once the authentication checks its call carries are done (each has
+   * its own deadline); `durationMs` is the call alone, without that wait or a greeting delay.
+   */
   #startCall(call: HookCall, done: (answer: HookAnswerTimed) => void): void {
+    const checks = this.#checks;
+    if (checks === null) {
+      this.#invoke(call, done);
+      return;
+    }
+    let waiting = true;
+    const giveUp = (outcome: HookOutcome): void => {
+      waiting = false;
+      this.#cancelCall = null;
+      done({ outcome, durationMs: 0 });
+    };
+    this.#cancelCall = () => giveUp(cancelledOutcome(call.step));
+    verifiedCall(checks, call).then(
+      (verified) => {
+        if (!waiting) return;
+        this.#cancelCall = null;
+        if (verified.step === 'data' && verified.authentication !== undefined) {
+          this.#options.observer.authenticated?.(verified.authentication);
+        }
+        this.#invoke(verified, done);
+      },
+      // Only a bug gets here (a DNS failure is a verdict): a temporary failure, so nothing is lost.
+      (error: unknown) => {
+        if (waiting) giveUp(checksFailedOutcome(call.step, error));
+      },
+    );
+  }
+
+  #invoke(call: VerifiedCall, done: (answer: HookAnswerTimed) => void): void {
     const started = performance.now();
     const settleAttempt = call.step === 'auth' ? this.#options.onAuthAttempt?.() : undefined;
     this.#cancelCall = startHook(
@@ -439,6 +508,7 @@ export class SmtpConnection {
     clearTimeout(this.#lifetime);
     this.#deadline.dispose();
     this.#session.close();
+    this.#checks?.close();
     this.#options.observer.sessionClosed?.();
     this.#log.info('session closed');
     this.#options.onClosed(this);

@@ -2,6 +2,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
+import type { AuthenticationSettings } from '../authentication/session-checks.ts';
 import {
   checkOption,
   type GatewaySettingsInput,
@@ -12,6 +13,7 @@ import type { GatewaySettings } from '../config/types.ts';
 import { MxhookError } from '../errors.ts';
 import type { Handler } from '../handler.ts';
 import { applyMiddleware, type Middleware } from '../middleware.ts';
+import { DnsLookups } from '../net/dns-lookups.ts';
 import { DnsResolver } from '../net/dns-resolver.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { AuthSettings, ExtraVerb } from '../smtp/session-state.ts';
@@ -109,6 +111,8 @@ export class Gateway {
   readonly #tls: TlsStore;
   /** The resolver every DNS query of this gateway goes through (MXHOOK_DNS_SERVERS). */
   readonly #dns: DnsResolver;
+  /** Mail authentication (MXHOOK_AUTH_CHECKS) and its cached lookups; null when no check is on. */
+  readonly #authentication: AuthenticationSettings | null;
   /** The access lists with host names, resolved at start and kept current until stop. */
   readonly #hostLists: HostNetworkList[] = [];
   readonly #extraVerbs: ReadonlyMap<string, ExtraVerb>;
@@ -124,6 +128,7 @@ export class Gateway {
     this.#memory = new MemoryBudget(this.#limits.maxBytesInFlight);
     this.#tls = new TlsStore(tlsPairsOf(options.tls));
     this.#dns = new DnsResolver({ servers: this.#limits.dnsServers });
+    this.#authentication = authenticationOf(this.#limits, options.hostname);
     this.#admission = new Admission({
       allow: this.#withHosts('allow', this.#limits.allowNetworks),
       deny: this.#withHosts('deny', this.#limits.denyNetworks),
@@ -356,6 +361,7 @@ export class Gateway {
       memory: this.#memory,
       observer: this.#observer,
       log: this.#log,
+      authentication: this.#authentication,
       onClosed: (session) => this.#onSessionClosed(session),
     };
   }
@@ -392,6 +398,18 @@ export class Gateway {
     this.#sessions.set(session, start.release);
     if (this.#stopping !== null) session.shutdown();
   }
+}
+
+/** The checks to run and the one cache their lookups share, for every session of this gateway. */
+function authenticationOf(limits: Limits, hostname: string): AuthenticationSettings | null {
+  if (limits.authChecks.length === 0) return null;
+  const lookups = new DnsLookups({ servers: limits.dnsServers, timeoutMs: limits.dnsTimeoutMs });
+  return {
+    checks: new Set(limits.authChecks),
+    resolve: lookups.resolve,
+    hostname,
+    timeoutMs: limits.dnsTimeoutMs,
+  };
 }
 
 /** Creates a gateway; call `start()` to listen. */

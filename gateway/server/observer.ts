@@ -1,5 +1,5 @@
 // What the I/O shell reports as it runs, for metrics and logs; every method is optional.
-import type { Step } from '../../functions/sdk/wire.ts';
+import type { Authentication, Step } from '../../functions/sdk/wire.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { ReplyStep, TransactionOutcome } from '../smtp/session-state.ts';
@@ -36,4 +36,6 @@ export interface GatewayObserver {
   /** A TLS handshake (STARTTLS or implicit TLS) finished, or failed before finishing. */
   tlsHandshake?(ok: boolean): void;
   refused?(reason: RefusalReason): void;
+  /** The verdicts a data call carried (once per message that reached its data call). */
+  authenticated?(authentication: Authentication): void;
 }

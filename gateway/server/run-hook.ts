@@ -1,6 +1,6 @@
 // Calls one handler hook with a deadline; every way it can fail becomes a value, never an exception.
 import { MxhookError } from '../errors.ts';
-import type { Handler } from '../handler.ts';
+import type { Handler, VerifiedCall } from '../handler.ts';
 import type { HookOutcome } from '../smtp/decision.ts';
 import type { HookCall } from '../smtp/session-state.ts';
 import { errorForLog } from './logger.ts';
@@ -15,7 +15,7 @@ const REJECT: HookOutcome = Object.freeze({
   response: Object.freeze({ action: 'reject' }),
 });
 
-type AnyHook = (call: HookCall & { signal: AbortSignal }) => unknown;
+type AnyHook = (call: VerifiedCall & { signal: AbortSignal }) => unknown;
 
 /**
  * The outcome of a step whose handler has no hook, known without calling anything: accepted —
@@ -35,7 +35,7 @@ export function outcomeWithoutHook(handler: Handler, step: HookCall['step']): Ho
  */
 export function startHook(
   handler: Handler,
-  call: HookCall,
+  call: VerifiedCall,
   timeoutMs: number,
   done: (outcome: HookOutcome) => void,
 ): () => void {
@@ -62,8 +62,7 @@ export function startHook(
       ),
     timeoutMs,
   );
-  const cancel = (): void =>
-    stop(new MxhookError('ERR_SHUTTING_DOWN', `${call.step} hook cancelled`));
+  const cancel = (): void => stop(cancelled(call.step));
   let answer: unknown;
   try {
     answer = hook({ ...call, signal: controller.signal });
@@ -78,6 +77,22 @@ export function startHook(
     );
   } else queueMicrotask(() => settle(outcomeOf(call.step, answer)));
   return cancel;
+}
+
+/** The outcome of a call cancelled before it was made (the session is shutting down). */
+export function cancelledOutcome(step: HookCall['step']): HookOutcome {
+  return failureOf(cancelled(step));
+}
+
+/** The outcome of a call that could not be made because its authentication checks broke. */
+export function checksFailedOutcome(step: HookCall['step'], cause: unknown): HookOutcome {
+  return failureOf(
+    new MxhookError('ERR_AUTH_CHECK', `${step} authentication checks failed`, { cause }),
+  );
+}
+
+function cancelled(step: HookCall['step']): MxhookError {
+  return new MxhookError('ERR_SHUTTING_DOWN', `${step} hook cancelled`);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -38,7 +38,12 @@
 //
 // Memory: decoded bytes are kept in MessageBlocks (see there), never one Buffer per pushed chunk.
 
-import { type ByteBudget, MessageBlocks, UNLIMITED_BUDGET } from './message-blocks.ts';
+import {
+  type ByteBudget,
+  MessageBlocks,
+  type MessageSink,
+  UNLIMITED_BUDGET,
+} from './message-blocks.ts';
 
 export type BareLfPolicy = 'normalize' | 'reject';
 export type LongLinePolicy = 'accept' | 'reject';
@@ -53,6 +58,8 @@ export interface DataDecoderOptions {
   readonly dotStuffing?: boolean;
   /** Where kept bytes are charged; unlimited when absent. */
   readonly budget?: ByteBudget;
+  /** Told each kept piece of the decoded message as it is kept. */
+  readonly sink?: MessageSink | null;
 }
 
 export type DataOutcome =
@@ -133,7 +140,7 @@ export class DataDecoder {
     this.#normalizeBareLf = bareLf === 'normalize';
     this.#rejectLongLines = longLines === 'reject';
     this.#dotStuffing = dotStuffing;
-    this.#blocks = new MessageBlocks(options.budget ?? UNLIMITED_BUDGET);
+    this.#blocks = new MessageBlocks(options.budget ?? UNLIMITED_BUDGET, options.sink ?? null);
   }
 
   /** Decoded bytes currently held by the decoder; 0 once the outcome is handed over. */

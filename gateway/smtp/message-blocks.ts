@@ -40,8 +40,12 @@ const MAX_BLOCK_BYTES = 64 * 1024;
 /** Below this length a byte loop beats the fixed cost of `Buffer.prototype.copy`. */
 const SHORT_COPY_BYTES = 16;
 
+/** Told each kept piece of the message as it is kept, in order (for checks that read as it arrives). */
+export type MessageSink = (bytes: Buffer) => void;
+
 export class MessageBlocks {
   readonly #budget: ByteBudget;
+  readonly #sink: MessageSink | null;
   #reservedBytes = 0;
   /** Held pieces, in order. */
   #chunks: Buffer[] = [];
@@ -52,8 +56,9 @@ export class MessageBlocks {
   /** Size of the next block; doubles with each, from FIRST_BLOCK_BYTES to MAX_BLOCK_BYTES. */
   #nextBlockBytes = FIRST_BLOCK_BYTES;
 
-  constructor(budget: ByteBudget) {
+  constructor(budget: ByteBudget, sink: MessageSink | null = null) {
     this.#budget = budget;
+    this.#sink = sink;
   }
 
   /** Bytes charged to the budget, until `release`. */
@@ -74,13 +79,13 @@ export class MessageBlocks {
     this.#reservedBytes += total;
     if (total >= VIEW_MIN_BYTES) {
       this.#seal();
-      if (edits.length === 0) {
-        this.#chunks.push(chunk.subarray(0, end));
-      } else {
-        const output = Buffer.allocUnsafe(total);
+      let output = chunk.subarray(0, end);
+      if (edits.length > 0) {
+        output = Buffer.allocUnsafe(total);
         applyEdits(chunk, end, edits, output, 0);
-        this.#chunks.push(output);
       }
+      this.#chunks.push(output);
+      this.#sink?.(output);
       return true;
     }
     let block = this.#block;
@@ -92,7 +97,10 @@ export class MessageBlocks {
       this.#blockFill = 0;
       this.#blockSealed = 0;
     }
-    this.#blockFill = applyEdits(chunk, end, edits, block, this.#blockFill);
+    const from = this.#blockFill;
+    this.#blockFill = applyEdits(chunk, end, edits, block, from);
+    // The block only ever grows past what is written: the view stays valid while the block lives.
+    this.#sink?.(block.subarray(from, this.#blockFill));
     return true;
   }
 

@@ -5,7 +5,7 @@
 import { MAX_LINE_BYTES } from './command.ts';
 import { DataDecoder, type DataDecoderOptions } from './data-decoder.ts';
 import { InputBuffer } from './input-buffer.ts';
-import { type ByteBudget, UNLIMITED_BUDGET } from './message-blocks.ts';
+import { type ByteBudget, type MessageSink, UNLIMITED_BUDGET } from './message-blocks.ts';
 import type { SessionEvent, SessionState } from './session-state.ts';
 
 /**
@@ -19,21 +19,30 @@ export interface BdatChunk {
   readonly last: boolean;
 }
 
-/** The decoder options without the budget, which the reader brings. */
-export type MessageOptions = Omit<DataDecoderOptions, 'budget' | 'dotStuffing'>;
+/** The decoder options without the budget and the sink, which the reader brings. */
+export type MessageOptions = Omit<DataDecoderOptions, 'budget' | 'dotStuffing' | 'sink'>;
 
 export class SessionReader {
   readonly #input = new InputBuffer();
   readonly #budget: ByteBudget;
+  /** Asked for a sink at the start of each message; null when nobody reads messages as they arrive. */
+  readonly #newSink: (() => MessageSink | null) | null;
   /** The transaction's message, being read or read and waiting for its answer; its bytes are charged. */
   #message: DataDecoder | null = null;
   #readingData = false;
   #bdat: { remaining: number; keep: boolean; last: boolean } | null = null;
   #messageBytesRead = 0;
 
-  /** Message bytes are charged to `budget` as they are kept, and given back by `releaseMessage`. */
-  constructor(budget: ByteBudget = UNLIMITED_BUDGET) {
+  /**
+   * Message bytes are charged to `budget` as they are kept, and given back by `releaseMessage`;
+   * `newSink` gives each new message a reader of its bytes as they are kept.
+   */
+  constructor(
+    budget: ByteBudget = UNLIMITED_BUDGET,
+    newSink: (() => MessageSink | null) | null = null,
+  ) {
     this.#budget = budget;
+    this.#newSink = newSink;
   }
 
   /** Bytes received and not yet read. */
@@ -115,7 +124,8 @@ export class SessionReader {
 
   #startMessage(options: DataDecoderOptions): void {
     this.releaseMessage();
-    this.#message = new DataDecoder({ ...options, budget: this.#budget });
+    const sink = this.#newSink?.() ?? null;
+    this.#message = new DataDecoder({ ...options, budget: this.#budget, sink });
   }
 
   #nextFromData(now: () => Date): SessionEvent | null {

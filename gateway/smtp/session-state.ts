@@ -186,6 +186,11 @@ export type SessionEvent =
   /** The answer to the pending step's call, interpreted once (`decide`, by `SmtpSession.answer`). */
   | { readonly type: 'hook-done'; readonly decision: Decision }
   | { readonly type: 'tls-started'; readonly tls: TlsInfo }
+  /**
+   * Reverse DNS confirmed `hostname` for the client at `address`: it becomes the session's client
+   * name (calls, Received header) unless the client has moved on or XCLIENT already named it.
+   */
+  | { readonly type: 'client-named'; readonly address: string; readonly hostname: string }
   | { readonly type: 'early-talker' }
   | { readonly type: 'timeout' }
   /** The session has lasted its maximum duration. */

@@ -4,7 +4,7 @@
 // tests drive exactly what runs in production.
 import type { SessionInfo, Step } from '../../functions/sdk/wire.ts';
 import { type Decision, decide, type HookOutcome } from './decision.ts';
-import type { ByteBudget } from './message-blocks.ts';
+import type { ByteBudget, MessageSink } from './message-blocks.ts';
 import type { Reply } from './reply.ts';
 import { type BdatChunk, SessionReader } from './session-reader.ts';
 import type {
@@ -23,12 +23,22 @@ export interface SmtpSessionOptions {
   readonly budget?: ByteBudget;
   /** The time for Received headers; the shell passes the wall clock, tests a fixed one. */
   readonly clock: () => Date;
+  /** Asked at the start of each message for a reader of its bytes as they arrive (or null). */
+  readonly messageSink?: () => MessageSink | null;
 }
 
 /** Events the shell reports as they happen: applied at once, whatever input is waiting. */
 export type OutsideEvent = Extract<
   SessionEvent,
-  { type: 'timeout' | 'session-expired' | 'shutdown' | 'early-talker' | 'tls-started' }
+  {
+    type:
+      | 'timeout'
+      | 'session-expired'
+      | 'shutdown'
+      | 'early-talker'
+      | 'tls-started'
+      | 'client-named';
+  }
 >;
 
 /** What one step of the session produced. */
@@ -51,7 +61,7 @@ export class SmtpSession {
   constructor(info: SessionInfo, options: SmtpSessionOptions) {
     this.#settings = options.settings;
     this.#clock = options.clock;
-    this.#reader = new SessionReader(options.budget);
+    this.#reader = new SessionReader(options.budget, options.messageSink ?? null);
     const first = startSession(info);
     this.#state = first.state;
     this.#start = { actions: first.actions, step: 'connect' };

@@ -92,6 +92,8 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
         },
         actions: [],
       };
+    case 'client-named':
+      return { state: withClientName(state, event.address, event.hostname), actions: [] };
     case 'early-talker':
       return respond(CLOSED, replies.earlyTalker);
     case 'timeout':
@@ -109,6 +111,14 @@ function onEvent(state: SessionState, event: SessionEvent, settings: SessionSett
     case 'shutdown':
       return onShutdown(state, settings);
   }
+}
+
+function withClientName(state: SessionState, address: string, hostname: string): SessionState {
+  if (state.phase === 'closed') return state;
+  const { client } = state.ctx.info;
+  if (client.address !== address || client.hostname !== undefined) return state;
+  const info = { ...state.ctx.info, client: { ...client, hostname } };
+  return { ...state, ctx: { ...state.ctx, info } } as SessionState;
 }
 
 function onHookDone(

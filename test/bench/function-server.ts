@@ -7,6 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyBody } from '../../functions/sdk/verify.ts';
+import { authenticationSummary } from './auth.ts';
 import { PEER_SIGNATURE_HEADER } from './constants.ts';
 import { announce, answerRequests } from './ipc.ts';
 import { percentile, Samples } from './stats.ts';
@@ -27,6 +28,11 @@ export interface FunctionCounts {
   readonly handlingP99Us: number;
   /** CPU time of the function process since the last `take`. */
   readonly cpuUs: number;
+  /**
+   * The mail-authentication verdicts of the checked data calls, each distinct one once
+   * (`rdns=pass spf=pass …`, auth.ts); empty when they carried none (checks off).
+   */
+  readonly authentication: readonly string[];
 }
 
 const secret = process.env.BENCH_SECRET ?? '';
@@ -34,6 +40,7 @@ let posts: Record<string, number> = {};
 let bodyBytes = 0;
 let verified = 0;
 let failures: string[] = [];
+let authentication = new Set<string>();
 /** Signature checks still running; `take` waits for them. */
 const checking = new Set<Promise<void>>();
 const handling = new Samples();
@@ -69,6 +76,8 @@ async function check(request: IncomingMessage, body: Buffer): Promise<void> {
     const hmac = request.headers[PEER_SIGNATURE_HEADER];
     if (typeof jws === 'string') {
       await verifyBody(body, jws, secret);
+      const summary = request.url === '/data' ? authenticationSummary(body) : null;
+      if (summary !== null && authentication.size < 5) authentication.add(summary);
     } else if (typeof hmac === 'string') {
       const expected = Buffer.from(
         `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
@@ -102,12 +111,14 @@ answerRequests({
       handlingP50Us: percentile(handling.values(), 50),
       handlingP99Us: percentile(handling.values(), 99),
       cpuUs: cpuSince(cpuAtTake),
+      authentication: [...authentication],
     };
     cpuAtTake = process.cpuUsage();
     posts = {};
     bodyBytes = 0;
     verified = 0;
     failures = [];
+    authentication = new Set();
     handling.clear();
     return taken;
   },

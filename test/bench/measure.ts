@@ -1,6 +1,7 @@
 // Runs one scenario against one target in a fresh process and returns what was measured.
 
 import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
+import { ALL_AUTH_CHECKS, EXPECTED_AUTHENTICATION, signedTestMessage } from './auth.ts';
 import type { FunctionCounts } from './function-server.ts';
 import { Child } from './ipc.ts';
 import { runLeanLoad } from './lean-load.ts';
@@ -28,6 +29,13 @@ export interface Environment {
   readonly mxhookLogFile: string | null;
   /** The generator for scenarios without pipelining: lean-load.ts, or load-generator.ts to compare. */
   readonly generator: 'lean' | 'classic';
+  /** The bench's DNS server for mxhook auth (auth.ts), when a signed scenario runs it. */
+  readonly dns: {
+    /** `127.0.0.1:<port>`, its MXHOOK_DNS_SERVERS. */
+    readonly server: string;
+    /** Questions it has received so far. */
+    readonly queries: () => number;
+  } | null;
 }
 
 export interface Measurement {
@@ -37,6 +45,8 @@ export interface Measurement {
   readonly ok: boolean;
   readonly problems: readonly string[];
   readonly metrics: Readonly<Record<string, number>>;
+  /** The distinct mail-authentication verdicts the function saw in checked data calls (auth.ts). */
+  readonly authentication?: readonly string[];
 }
 
 const MIB = 1024 * 1024;
@@ -68,13 +78,37 @@ export async function measure(
   try {
     const { port } = await child.ready;
     const problems: string[] = [];
-    if (scenario.kind !== 'idle') await warmUp(port, env.quick);
+    const signed = scenario.kind !== 'idle' && scenario.signed === true;
+    // Signed scenarios warm up with signed mail: the checks-on target's DNS cache is warm then.
+    if (scenario.kind !== 'idle')
+      await warmUp(port, env.quick, signed ? signedTestMessage(1024) : testMessage(1024));
     await take(env); // the warm-up's calls are not counted
+    const seen: string[] = [];
     const metrics =
       scenario.kind === 'idle'
         ? await measureIdle(port, idleCount, scenario.connections, child, problems)
-        : await measureMessages(scenario, port, child, env, problems);
-    return { scenario: scenario.name, target, ok: problems.length === 0, problems, metrics };
+        : await measureMessages(scenario, port, child, env, problems, (summaries) =>
+            seen.push(...summaries),
+          );
+    // A bench of checks that fail would measure the wrong work: every one must pass.
+    if (target === 'mxhook-auth') {
+      const wrong = seen.filter((summary) => summary !== EXPECTED_AUTHENTICATION);
+      if (seen.length === 0) problems.push('the data calls carried no authentication');
+      if (wrong.length > 0)
+        problems.push(
+          `authentication not as expected (${EXPECTED_AUTHENTICATION}): ${wrong.join('; ')}`,
+        );
+    } else if (seen.length > 0) {
+      problems.push(`a checks-off target reported authentication: ${seen.join('; ')}`);
+    }
+    return {
+      scenario: scenario.name,
+      target,
+      ok: problems.length === 0,
+      problems,
+      metrics,
+      ...(seen.length === 0 ? {} : { authentication: seen }),
+    };
   } finally {
     await child.stop();
   }
@@ -95,9 +129,21 @@ function targetSpec(
     logLevel: env.mxhookLogLevel,
     steps: env.mxhookSteps,
     logFile: env.mxhookLogFile,
+    // Checks off, explicitly: the same work as before mail authentication existed.
+    authChecks: 'none',
+    dnsServers: '',
     ...common,
   };
   switch (target) {
+    case 'mxhook-auth':
+      if (env.dns === null) throw new Error('mxhook auth needs the bench DNS server');
+      return {
+        kind: 'mxhook',
+        payload: 'raw',
+        ...mxhook,
+        authChecks: ALL_AUTH_CHECKS,
+        dnsServers: env.dns.server,
+      };
     case 'mxhook-raw':
       return { kind: 'mxhook', payload: 'raw', ...mxhook };
     case 'mxhook-parsed':
@@ -110,10 +156,10 @@ function targetSpec(
 }
 
 /** A fresh process runs its first messages through the interpreter; measure it compiled. */
-async function warmUp(port: number, quick: boolean): Promise<void> {
+async function warmUp(port: number, quick: boolean, message: TestMessage): Promise<void> {
   await runLoad({
     port,
-    message: testMessage(1024),
+    message,
     messages: quick ? 150 : 400,
     concurrency: 10,
     perSession: 2,
@@ -132,9 +178,15 @@ async function measureMessages(
   child: Child,
   env: Environment,
   problems: string[],
+  sawAuthentication: (summaries: readonly string[]) => void,
 ): Promise<Record<string, number>> {
-  const message = testMessage(scenario.messageBytes);
+  const message =
+    scenario.signed === true
+      ? signedTestMessage(scenario.messageBytes)
+      : testMessage(scenario.messageBytes);
+  // `gc` also restarts the target's event-loop delay monitor: its max is then this scenario's.
   const before = await child.request<TargetUsage>(scenario.kind === 'large' ? 'gc' : 'usage');
+  const dnsQueriesBefore = env.dns?.queries() ?? 0;
   const machineBefore = machineCpu();
   let firstPeakBytes = 0;
   const result =
@@ -157,6 +209,7 @@ async function measureMessages(
   const after = await child.request<TargetUsage>('usage');
   const machineAfter = machineCpu();
   const counts = await take(env);
+  sawAuthentication(counts.authentication);
   const received = counts.posts['/data'] ?? 0;
   if (result.failed > 0)
     problems.push(
@@ -202,12 +255,16 @@ async function measureMessages(
   metrics.functionCpuPct = counts.cpuUs / 1e4 / wallSeconds;
   metrics.machineBusyPct = load.busyPct;
   metrics.otherLoadPct = load.otherPct;
+  // Questions the bench's DNS server got during the scenario (0: every check answered from cache).
+  if (scenario.signed === true && env.dns !== null)
+    metrics.dnsQueries = env.dns.queries() - dnsQueriesBefore;
   if (scenario.kind === 'large') {
     const seconds = result.dataReplyMs.map((ms) => ms / 1000);
     metrics.mbPerSec = message.sizeBytes / 1e6 / percentile(seconds, 50);
     metrics.peakOverBaselineMiB = (firstPeakBytes - before.rssBytes) / MIB;
     metrics.peakOverSize = (firstPeakBytes - before.rssBytes) / message.sizeBytes;
     metrics.peakOverSizeAll = (after.maxRssBytes - before.rssBytes) / message.sizeBytes;
+    metrics.loopDelayMaxMs = after.loopDelayMaxMs;
   }
   return metrics;
 }

@@ -19,8 +19,9 @@ const BOUNDARY = 'mxhook-bench-boundary';
  * in 16 starting with a dot, so the transfer exercises dot-stuffing as text does. Larger: a short
  * text part with such lines, then a base64 attachment (76-character lines, RFC 2045 §6.8) that
  * makes up the size — the shape of real large mail, whose bulk never starts a line with a dot.
+ * `sign` adds a signature field to the message (its size is then the signed message's).
  */
-export function testMessage(sizeBytes: number): TestMessage {
+export function testMessage(sizeBytes: number, sign?: (message: string) => string): TestMessage {
   const multipart = sizeBytes > TEXT_ONLY_MAX_BYTES;
   const header = [
     `From: Load Generator <${MAIL_FROM}>`,
@@ -38,7 +39,8 @@ export function testMessage(sizeBytes: number): TestMessage {
   const text = multipart
     ? `${header}${attachmentBody(sizeBytes - header.length)}`
     : `${header}${textLines(sizeBytes - header.length)}`;
-  const bytes = Buffer.from(text, 'utf8');
+  // `sign` (auth.ts) puts a DKIM-Signature on top of the finished message.
+  const bytes = Buffer.from(sign === undefined ? text : sign(text), 'utf8');
   return { sizeBytes: bytes.length, wire: dotStuff(bytes) };
 }
 

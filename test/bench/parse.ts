@@ -111,6 +111,9 @@ try {
     logLevel: 'warn',
     steps: 'data',
     logFile: null,
+    // No mail authentication: parsing alone is measured.
+    authChecks: 'none',
+    dnsServers: '',
   };
   target = new Child<{ port: number }>(here('./target.ts'), {
     args: [JSON.stringify(spec)],

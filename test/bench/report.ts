@@ -15,6 +15,8 @@ interface Row {
   readonly digits: number;
   /** A ratio means nothing for this row (how busy the machine was). */
   readonly noRatio?: boolean;
+  /** Left out of a scenario where no target has it (the signed scenarios' rows). */
+  readonly optional?: boolean;
 }
 
 const ROWS: Record<Scenario['kind'], readonly Row[]> = {
@@ -35,6 +37,7 @@ const ROWS: Record<Scenario['kind'], readonly Row[]> = {
     { label: 'function CPU % of 1 CPU', key: 'functionCpuPct', digits: 0 },
     { label: 'machine busy %', key: 'machineBusyPct', digits: 0, noRatio: true },
     { label: '… of it other work %', key: 'otherLoadPct', digits: 0, noRatio: true },
+    { label: 'DNS queries', key: 'dnsQueries', digits: 0, noRatio: true, optional: true },
   ],
   large: [
     { label: 'MB/s', key: 'mbPerSec', digits: 1 },
@@ -43,6 +46,8 @@ const ROWS: Record<Scenario['kind'], readonly Row[]> = {
     { label: 'peak over baseline MiB', key: 'peakOverBaselineMiB', digits: 1 },
     { label: 'peak / message size', key: 'peakOverSize', digits: 2 },
     { label: 'same, 3 back-to-back', key: 'peakOverSizeAll', digits: 2 },
+    { label: 'event loop max ms', key: 'loopDelayMaxMs', digits: 1 },
+    { label: 'DNS queries', key: 'dnsQueries', digits: 0, noRatio: true, optional: true },
   ],
   idle: [
     { label: 'RSS KiB / idle conn', key: 'rssPerConnKiB', digits: 2 },
@@ -56,7 +61,13 @@ const RATIOS: readonly { label: string; of: TargetName; to: TargetName }[] = [
   { label: 'raw/peer', of: 'mxhook-raw', to: 'peer' },
   { label: 'raw/peer-noRDNS', of: 'mxhook-raw', to: 'peer-no-rdns' },
   { label: 'parsed/peer', of: 'mxhook-parsed', to: 'peer' },
+  // Mail authentication on / off, for the same signed mail.
+  { label: 'auth/raw', of: 'mxhook-auth', to: 'mxhook-raw' },
 ];
+
+/** The signed scenarios, checks off (mxhook raw) against on (mxhook auth). */
+const AUTH_LOAD = 'c200-auth';
+const AUTH_LARGE = '25m-auth';
 
 /** The gateway-added latency of one target: its data-step p50 minus the direct POST's p50. */
 export function addedLatencyMs(results: Results, target: TargetName): number {
@@ -73,7 +84,11 @@ export function formatTable(results: Results, scenarios: readonly Scenario[]): s
   ];
   const rows: string[][] = [];
   for (const scenario of scenarios) {
-    const metricRows = [...ROWS[scenario.kind]];
+    const metricRows = ROWS[scenario.kind].filter(
+      (row) =>
+        !row.optional ||
+        TARGETS.some((t) => find(results, scenario.name, t.name)?.metrics[row.key] !== undefined),
+    );
     for (const [index, row] of metricRows.entries()) {
       const values = TARGETS.map((t) => find(results, scenario.name, t.name)?.metrics[row.key]);
       const ratios = RATIOS.map((r) => {
@@ -91,7 +106,7 @@ export function formatTable(results: Results, scenarios: readonly Scenario[]): s
     }
     if (scenario.name === SERIAL) {
       const added = TARGETS.map((t) => fmt(addedLatencyMs(results, t.name), 2));
-      rows.push(['', 'gateway-added p50 ms', ...added, '', '', '']);
+      rows.push(['', 'gateway-added p50 ms', ...added, ...RATIOS.map(() => '')]);
     }
   }
   return align([header, ...rows]);
@@ -167,6 +182,7 @@ export function verdicts(results: Results): TargetVerdict[] {
     measured: `${over.toFixed(2)}×`,
     met: over < 3,
   });
+  out.push(...authVerdicts(m));
   const added = addedLatencyMs(results, 'mxhook-raw');
   out.push({
     target: 'gateway-added latency < 0.5 ms p50',
@@ -175,6 +191,79 @@ export function verdicts(results: Results): TargetVerdict[] {
   });
   // A scenario left out of this run (--only, --quick) has no verdict.
   return out.filter((verdict) => !verdict.measured.includes('NaN'));
+}
+
+/** The targets of mail authentication (checks on against off, for the same signed mail). */
+function authVerdicts(
+  m: (scenario: string, target: TargetName, key: string) => number,
+): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+  const share =
+    m(AUTH_LOAD, 'mxhook-auth', 'msgsPerSec') / m(AUTH_LOAD, 'mxhook-raw', 'msgsPerSec');
+  out.push({
+    target: `checks on ≥ 60 % of checks off msg/s (${AUTH_LOAD})`,
+    measured: `${(share * 100).toFixed(0)} %`,
+    met: share >= 0.6,
+  });
+  const delay = m(AUTH_LARGE, 'mxhook-auth', 'loopDelayMaxMs');
+  out.push({
+    target: `25 MiB signed message: event loop never blocked > 50 ms (checks on)`,
+    measured: `${delay.toFixed(1)} ms max`,
+    met: delay <= 50,
+  });
+  // The peak the checks add over today's (checks off) for the same message, against 2× its size.
+  const on = m(AUTH_LARGE, 'mxhook-auth', 'peakOverBaselineMiB');
+  const off = m(AUTH_LARGE, 'mxhook-raw', 'peakOverBaselineMiB');
+  const sizeMiB = off / m(AUTH_LARGE, 'mxhook-raw', 'peakOverSize');
+  out.push({
+    target: '25 MiB signed message: peak RSS added by the checks < 2× its size',
+    measured: `${on.toFixed(1)} − ${off.toFixed(1)} MiB = ${((on - off) / sizeMiB).toFixed(2)}× size`,
+    met: on - off < 2 * sizeMiB,
+  });
+  return out;
+}
+
+/**
+ * Mail authentication, checks on against off: messages/s, CPU per message and what the checks add,
+ * and the verdicts the function saw (so the figures are known to be of passing checks). Empty when
+ * no signed scenario ran.
+ */
+export function formatAuthentication(results: Results): string {
+  const lines: string[] = [];
+  const f = (v: number | undefined, d: number) => fmt(v, d);
+  const metrics = (scenario: string, target: TargetName) =>
+    find(results, scenario, target)?.metrics;
+  const load = { off: metrics(AUTH_LOAD, 'mxhook-raw'), on: metrics(AUTH_LOAD, 'mxhook-auth') };
+  if (load.off !== undefined && load.on !== undefined) {
+    const { off, on } = load;
+    const added = (key: string) => f((on[key] ?? Number.NaN) - (off[key] ?? Number.NaN), 3);
+    lines.push(
+      `  1 KiB signed, 200 sessions (${AUTH_LOAD}):`,
+      `    messages/s             ${f(off.msgsPerSec, 0)} → ${f(on.msgsPerSec, 0)} (${f(((on.msgsPerSec ?? 0) / (off.msgsPerSec ?? 1)) * 100, 0)} % of checks off)`,
+      `    CPU ms/message         ${f(off.cpuMsPerMsg, 3)} → ${f(on.cpuMsPerMsg, 3)} (the checks add ${added('cpuMsPerMsg')} ms)`,
+      `    … of it main thread    ${f(off.mainThreadCpuMsPerMsg, 3)} → ${f(on.mainThreadCpuMsPerMsg, 3)} (the checks add ${added('mainThreadCpuMsPerMsg')} ms)`,
+      `    DNS queries            ${f(on.dnsQueries, 0)} during the scenario (after the warm-up)`,
+    );
+  }
+  const large = { off: metrics(AUTH_LARGE, 'mxhook-raw'), on: metrics(AUTH_LARGE, 'mxhook-auth') };
+  if (large.off !== undefined && large.on !== undefined) {
+    const { off, on } = large;
+    lines.push(
+      `  25 MiB signed (${AUTH_LARGE}):`,
+      `    event loop max ms      ${f(off.loopDelayMaxMs, 1)} → ${f(on.loopDelayMaxMs, 1)}`,
+      `    peak over baseline MiB ${f(off.peakOverBaselineMiB, 1)} → ${f(on.peakOverBaselineMiB, 1)} (the checks add ${f((on.peakOverBaselineMiB ?? Number.NaN) - (off.peakOverBaselineMiB ?? Number.NaN), 1)} MiB)`,
+      `    CPU ms/message         ${f(off.cpuMsPerMsg, 0)} → ${f(on.cpuMsPerMsg, 0)}`,
+    );
+  }
+  for (const scenario of [AUTH_LOAD, AUTH_LARGE]) {
+    const seen = find(results, scenario, 'mxhook-auth')?.authentication;
+    if (seen !== undefined) lines.push(`  seen by the function (${scenario}): ${seen.join('; ')}`);
+  }
+  if (lines.length === 0) return '';
+  return [
+    'Mail authentication, checks off (mxhook raw) → on (mxhook auth), the same signed mail:',
+    ...lines,
+  ].join('\n');
 }
 
 export function formatVerdicts(list: readonly TargetVerdict[]): string {

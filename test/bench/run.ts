@@ -11,6 +11,7 @@
 //   npm run bench -- --mxhook-steps=rcpt,data   mxhook's MXHOOK_STEPS (default data, as the peer)
 //   npm run bench -- --mxhook-log-file=/tmp/mxhook.log   mxhook's log lines to a file, not /dev/null
 //   npm run bench -- --repeat=3   run each measurement 3 times and keep the best (for a busy machine)
+//   npm run bench -- --quick --only=c200-auth,25m-auth   mail authentication off vs on (signed mail)
 //
 // Everything listens on 127.0.0.1. Prints a table and the verdict on each target of issue 6, and
 // writes bench-results.json; exits 1 if any message was lost, failed or wrongly counted.
@@ -18,13 +19,27 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
+import { authZone } from './auth.ts';
 import { dataCallBody, directPosts } from './baseline.ts';
 import { fdLimit, rerunWithMoreFiles } from './fd-limit.ts';
 import { Child } from './ipc.ts';
 import { type Environment, type Measurement, measure } from './measure.ts';
 import { testMessage } from './message.ts';
-import { formatTable, formatVerdicts, type Results, verdicts } from './report.ts';
-import { scenarios as allScenarios, type Scenario, TARGETS, type TargetName } from './scenarios.ts';
+import {
+  formatAuthentication,
+  formatTable,
+  formatVerdicts,
+  type Results,
+  verdicts,
+} from './report.ts';
+import {
+  scenarios as allScenarios,
+  runsOn,
+  type Scenario,
+  TARGETS,
+  type TargetName,
+} from './scenarios.ts';
 import { percentile } from './stats.ts';
 
 const DEFINITIONS = `Definitions:
@@ -46,6 +61,12 @@ const DEFINITIONS = `Definitions:
   RSS KiB / idle conn (RSS after N idle, greeted connections − RSS before) / N, both after V8's last-resort GC
                       (which also shrinks the young generation, so its size at the time is not counted)
   MB/s                message bytes (10^6) / data reply time, median over the messages
+  event loop max ms   the target's longest event-loop delay (perf_hooks monitorEventLoopDelay, 1 ms
+                      resolution) from just before the first large message to the end of the last
+  DNS queries         questions the bench's DNS server got during the scenario (after the warm-up;
+                      0: every check was answered from the gateway's cache)
+  mxhook auth         mxhook raw with MXHOOK_AUTH_CHECKS=rdns,spf,sender,dkim,dmarc,arc against the
+                      bench's loopback DNS server; every other mxhook target runs MXHOOK_AUTH_CHECKS=none
   ratios              mxhook / peer for the same metric (higher is better for messages/s and MB/s, lower for the rest)`;
 
 const { values: flags, positionals } = parseArgs({
@@ -94,6 +115,13 @@ const functionServer = new Child<{ port: number }>(
   },
 );
 let exitCode = 0;
+// The checks-on target asks a DNS server of the bench's own, on loopback, never the system's.
+const needsDns = scenarios.some((s) =>
+  targets.some((t) => t.name === 'mxhook-auth' && runsOn(t, s)),
+);
+const dnsServer: TestDnsServer | null = needsDns
+  ? await startDnsServer(authZone(), { negativeTtl: 3_600 })
+  : null;
 try {
   const { port } = await functionServer.ready;
   const functionUrl = `http://127.0.0.1:${port}/`;
@@ -112,6 +140,10 @@ try {
     mxhookSteps: flags['mxhook-steps'],
     mxhookLogFile: flags['mxhook-log-file'] ?? null,
     generator,
+    dns:
+      dnsServer === null
+        ? null
+        : { server: dnsServer.server, queries: () => dnsServer.queries.length },
   };
 
   const body = dataCallBody(testMessage(1024));
@@ -123,7 +155,7 @@ try {
   /** Every run of every measurement, for the JSON file (the table shows the best of each). */
   const allRuns: Measurement[] = [];
   for (const scenario of scenarios) {
-    const chosen = targets.filter((target) => !target.skips.includes(scenario.kind));
+    const chosen = targets.filter((target) => runsOn(target, scenario));
     // Repeats take turns between the targets, so a stretch of other work on the machine falls
     // on all of them rather than on one target's runs.
     const runs = new Map<TargetName, Measurement[]>(chosen.map((target) => [target.name, []]));
@@ -164,6 +196,15 @@ try {
     `Direct POST baseline: p50 ${results.baselineP50Ms.toFixed(3)} ms, p99 ${results.baselineP99Ms.toFixed(3)} ms\n`,
   );
   console.log(formatTable(results, scenarios));
+  const authentication = formatAuthentication(results);
+  if (authentication !== '') console.log(`\n${authentication}`);
+  if (dnsServer !== null) {
+    // What the checks asked, warm-ups included (each distinct question, with how often).
+    const asked = new Map<string, number>();
+    for (const query of dnsServer.queries) asked.set(query, (asked.get(query) ?? 0) + 1);
+    const list = [...asked].map(([query, n]) => (n > 1 ? `${query} ×${n}` : query));
+    console.log(`  DNS questions the bench's server answered (all runs): ${list.join(', ')}`);
+  }
   console.log(`\n${formatVerdicts(judged)}\n`);
   console.log(DEFINITIONS);
   const failures = measurements.filter((m) => !m.ok);
@@ -196,6 +237,7 @@ try {
   console.log(`\nwrote ${flags.out} (${Math.round((performance.now() - startedAt) / 1000)} s)`);
 } finally {
   await functionServer.stop();
+  await dnsServer?.close();
 }
 process.exit(exitCode);
 

@@ -13,6 +13,8 @@ export type Scenario =
        * one write per command, each after the previous reply, with the lean generator (lean-load.ts).
        */
       readonly pipelining?: boolean;
+      /** DKIM-signed messages (auth.ts): run by mxhook raw (checks off) and mxhook auth (on) only. */
+      readonly signed?: boolean;
       readonly messages: number;
       readonly durationMs: number;
     }
@@ -21,6 +23,8 @@ export type Scenario =
       readonly name: string;
       readonly title: string;
       readonly messageBytes: number;
+      /** As for `load`. */
+      readonly signed?: boolean;
       readonly messages: number;
     }
   | {
@@ -30,7 +34,7 @@ export type Scenario =
       readonly connections: number;
     };
 
-export type TargetName = 'mxhook-raw' | 'mxhook-parsed' | 'peer' | 'peer-no-rdns';
+export type TargetName = 'mxhook-raw' | 'mxhook-parsed' | 'mxhook-auth' | 'peer' | 'peer-no-rdns';
 
 export interface TargetDef {
   readonly name: TargetName;
@@ -42,9 +46,24 @@ export interface TargetDef {
 export const TARGETS: readonly TargetDef[] = [
   { name: 'mxhook-raw', label: 'mxhook raw', skips: [] },
   { name: 'mxhook-parsed', label: 'mxhook parsed', skips: ['idle'] },
+  // mxhook raw with every mail-authentication check on, against the bench's DNS server (auth.ts).
+  { name: 'mxhook-auth', label: 'mxhook auth', skips: ['idle'] },
   { name: 'peer', label: 'peer', skips: [] },
   { name: 'peer-no-rdns', label: 'peer no-rDNS', skips: [] },
 ];
+
+/** The targets of the signed scenarios: the same gateway with the checks off and on. */
+const AUTH_COMPARED: readonly TargetName[] = ['mxhook-raw', 'mxhook-auth'];
+
+/**
+ * Whether `target` runs `scenario`: the signed scenarios compare checks off and on, and the
+ * checks-on target runs nothing else (the other scenarios' mail is unsigned).
+ */
+export function runsOn(target: TargetDef, scenario: Scenario): boolean {
+  if (target.skips.includes(scenario.kind)) return false;
+  const signed = scenario.kind !== 'idle' && scenario.signed === true;
+  return signed ? AUTH_COMPARED.includes(target.name) : target.name !== 'mxhook-auth';
+}
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -72,6 +91,18 @@ export function scenarios(quick: boolean): Scenario[] {
       messageBytes: KIB,
       concurrency: 200,
       perSession: 1,
+      messages: 40_000,
+      durationMs: seconds,
+    },
+    {
+      // c200 with DKIM-signed mail, checks off (mxhook raw) and on (mxhook auth): what the checks cost.
+      kind: 'load',
+      name: 'c200-auth',
+      title: '1 KiB signed, 200 sessions, 1 msg/conn',
+      messageBytes: KIB,
+      concurrency: 200,
+      perSession: 1,
+      signed: true,
       messages: 40_000,
       durationMs: seconds,
     },
@@ -123,6 +154,14 @@ export function scenarios(quick: boolean): Scenario[] {
       name: '25m',
       title: '25 MiB message',
       messageBytes: 25 * MIB,
+      messages: quick ? 1 : 3,
+    },
+    {
+      kind: 'large',
+      name: '25m-auth',
+      title: '25 MiB signed message',
+      messageBytes: 25 * MIB,
+      signed: true,
       messages: quick ? 1 : 3,
     },
     { kind: 'idle', name: 'idle1k', title: '1,000 idle connections', connections: 1_000 },

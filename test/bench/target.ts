@@ -24,6 +24,10 @@ export type TargetSpec =
       readonly steps: string;
       /** Log lines appended to this file instead of stdout (/dev/null in the benchmark). */
       readonly logFile: string | null;
+      /** MXHOOK_AUTH_CHECKS: `none` but for mxhook auth, which runs them all. */
+      readonly authChecks: string;
+      /** MXHOOK_DNS_SERVERS: the bench's loopback DNS server for mxhook auth, else `''`. */
+      readonly dnsServers: string;
     }
   | {
       readonly kind: 'peer';
@@ -69,7 +73,7 @@ async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
   }
   // The production path, as `mxhook serve` composes it (cli.ts: metrics observer, admin HTTP),
   // configured as a user would, at the default log level (JSON lines to stdout, here /dev/null).
-  const config = loadConfig({
+  const loaded = loadConfig({
     env: {
       MXHOOK_LISTEN: '127.0.0.1:0',
       MXHOOK_HTTP_LISTEN: '127.0.0.1:0',
@@ -83,10 +87,14 @@ async function start(): Promise<{ port: number; stop: () => Promise<void> }> {
       MXHOOK_MAX_BYTES_IN_FLIGHT: String(Math.max(256 << 20, spec.maxMessageBytes)),
       MXHOOK_MAX_CONNECTIONS: String(spec.maxConnections),
       MXHOOK_LOG_LEVEL: spec.logLevel,
+      // Bench traffic stays on loopback, and the peer checks nothing: no mail authentication,
+      // explicitly (the gateway's default is every check), but for mxhook auth (auth.ts).
+      MXHOOK_AUTH_CHECKS: spec.authChecks,
+      MXHOOK_DNS_SERVERS: spec.dnsServers,
     },
   });
   const metrics = createMetrics();
-  const running = await serve(config, {
+  const running = await serve(loaded, {
     observer: metrics.observer,
     metrics,
     ...(spec.logFile === null ? {} : { logDestination: pino.destination({ dest: spec.logFile }) }),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_NODE_FLAGS } from '../../gateway/node-flags.ts';
+import { closeAllDnsServers, startDnsServer, type Zone } from '../helpers/dns-server.ts';
 import { hasPython } from '../helpers/python-smtp.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { getJson } from './helpers/mail.ts';
@@ -16,6 +17,20 @@ import { getJson } from './helpers/mail.ts';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 20_000;
+
+/**
+ * DNS for the banner's test mail (from me@sender.test, sent from 127.0.0.1), served on loopback:
+ * mail authentication stays on as `npm start` runs it, and asks only this server.
+ */
+const SENDER_ZONE: Zone = {
+  'sender.test': [
+    { type: 'TXT', data: 'v=spf1 ip4:127.0.0.1 -all' },
+    { type: 'MX', priority: 10, exchange: 'mx.sender.test' },
+  ],
+  'mx.sender.test': [{ type: 'A', address: '127.0.0.1' }],
+  '1.0.0.127.in-addr.arpa': [{ type: 'PTR', domain: 'client.sender.test' }],
+  'client.sender.test': [{ type: 'A', address: '127.0.0.1' }],
+};
 
 interface Started {
   readonly child: ChildProcess;
@@ -25,8 +40,9 @@ interface Started {
 }
 
 // What `npm start` runs (package.json "start"), spawned directly so the test signals the very
-// process a terminal's Ctrl-C reaches, not npm's shell wrapper.
-function startScript(args: readonly string[]): Started {
+// process a terminal's Ctrl-C reaches, not npm's shell wrapper. `dnsServer` is the loopback DNS
+// server the gateway asks (MXHOOK_DNS_SERVERS): tests never reach the system's resolvers.
+function startScript(args: readonly string[], dnsServer: string): Started {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !name.startsWith('MXHOOK_')) env[name] = value;
@@ -40,6 +56,7 @@ function startScript(args: readonly string[]): Started {
       MXHOOK_HTTP_LISTEN: '127.0.0.1:0',
       MXHOOK_HOSTNAME: 'mx.test',
       MXHOOK_LOG_LEVEL: 'warn',
+      MXHOOK_DNS_SERVERS: dnsServer,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,7 +121,11 @@ describe.skipIf(!hasPython)('npm start', () => {
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     busyPort = (busy.address() as { port: number }).port;
-    started = startScript(['--worker-port', String(busyPort), '--persist-to', persistTo]);
+    const dns = await startDnsServer(SENDER_ZONE);
+    started = startScript(
+      ['--worker-port', String(busyPort), '--persist-to', persistTo],
+      dns.server,
+    );
     await waitUntil(
       () => started.stdout().includes('Ctrl-C stops both.') || started.child.exitCode !== null,
       'the npm start banner',
@@ -125,6 +146,7 @@ describe.skipIf(!hasPython)('npm start', () => {
       await started.exited;
     }
     await new Promise((resolve) => busy?.close(resolve));
+    await closeAllDnsServers();
     if (persistTo !== undefined) await rm(persistTo, { recursive: true, force: true });
   }, STOP_TIMEOUT_MS + 10_000);
 
@@ -161,11 +183,17 @@ describe.skipIf(!hasPython)('npm start', () => {
     const sent = await runShell(python!.trim());
     expect(sent).toEqual({ code: 0, output: '' });
 
-    const list = await getJson<{ messages: { subject: string; to: string }[] }>(
+    const list = await getJson<{ messages: { subject: string; to: string; url: string }[] }>(
       workerUrl!,
       'api/messages',
     );
     expect(list.messages[0]).toMatchObject({ subject: 'Hello from mxhook', to: 'you@example.com' });
+    // The gateway's verdicts, checked against the loopback DNS server, are stored with the mail.
+    const record = await getJson<{ authentication?: { spf?: { result: string } } }>(
+      workerUrl!,
+      list.messages[0]!.url,
+    );
+    expect(record.authentication?.spf?.result).toBe('pass');
   });
 
   it('serves the admin index the banner points at, and metrics', async () => {
@@ -201,7 +229,8 @@ describe('npm start, interrupted while the Worker starts', () => {
     'stops wrangler and exits 0 on SIGINT before it is ready',
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'mxhook-npm-start-'));
-      const early = startScript(['--worker-port', '0', '--persist-to', dir]);
+      const dns = await startDnsServer();
+      const early = startScript(['--worker-port', '0', '--persist-to', dir], dns.server);
       try {
         await waitUntil(
           () =>
@@ -223,6 +252,7 @@ describe('npm start, interrupted while the Worker starts', () => {
         if (early.child.exitCode === null && early.child.signalCode === null)
           early.child.kill('SIGKILL');
         await rm(dir, { recursive: true, force: true });
+        await dns.close();
       }
     },
     START_TIMEOUT_MS,

@@ -239,7 +239,7 @@ describe('the mxhook package', () => {
     );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toBe(
-      'mxhook: Node.js 22.18 or newer is required (this is Node.js 20.20.2)\n',
+      'mxhook: Node.js 22.19 or newer is required (this is Node.js 20.20.2)\n',
     );
   });
 
@@ -269,6 +269,8 @@ describe('the mxhook package', () => {
             MXHOOK_HOSTNAME: 'mx.package.test',
             MXHOOK_FUNCTION_URL: `http://127.0.0.1:${functionPort}/`,
             MXHOOK_SIGNING_SECRET: SECRET,
+            // Test traffic stays on loopback: no checks (no system DNS).
+            MXHOOK_AUTH_CHECKS: 'none',
           },
         });
         const served = gateway;

@@ -69,6 +69,8 @@ export async function startBridge(options: BridgeOptions): Promise<TestBridge> {
     MXHOOK_FUNCTION_URL: options.functionUrl,
     MXHOOK_LOG_LEVEL: 'silent',
     MXHOOK_SHUTDOWN_GRACE: '5',
+    // Test traffic stays on loopback: no checks (no system DNS); authentication tests bring their own DNS server.
+    MXHOOK_AUTH_CHECKS: 'none',
     ...(secret === null ? {} : { MXHOOK_SIGNING_SECRET: secret }),
     ...(keyFile === null ? {} : { MXHOOK_SIGNING_KEY: keyFile }),
     ...options.env,

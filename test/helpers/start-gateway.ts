@@ -127,6 +127,8 @@ export async function startGateway(options: StartOptions = {}): Promise<TestGate
   const gateway = createGateway({
     shutdownGraceMs: 5_000,
     ...rest,
+    // Test traffic stays on loopback: no checks (no system DNS); authentication tests bring their own DNS server.
+    authChecks: rest.authChecks ?? [],
     hostname: rest.hostname ?? TEST_HOSTNAME,
     handler,
     tls: certificate,

@@ -41,6 +41,10 @@ nav.tabs { display: flex; gap: .25rem; border-bottom: 1px solid var(--line); mar
 nav.tabs a { padding: .4rem .9rem; text-decoration: none; color: var(--muted); border: 1px solid transparent; border-bottom: 0; border-radius: .375rem .375rem 0 0; white-space: nowrap; }
 nav.tabs a[aria-current] { color: inherit; border-color: var(--line); background: var(--soft); font-weight: 600; }
 .badge { display: inline-block; font-size: .8em; padding: 0 .4rem; border-radius: .25rem; background: var(--soft); color: var(--muted); }
+/* The gateway's verdicts: green a pass, red a failure, muted the rest (none, neutral, temperror). */
+.badge.verdict-pass { color: #16a34a; }
+.badge.verdict-fail { color: #dc2626; }
+td.verdicts .badge, dl.verdicts .badge { white-space: nowrap; margin-right: .2rem; }
 .new-mail { margin: 0 0 1rem; padding: .5rem .75rem; border-radius: .375rem; background: var(--soft); font-weight: 600; }
 .empty { color: var(--muted); }
 .note { color: var(--muted); font-size: .85em; }

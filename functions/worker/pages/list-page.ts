@@ -4,6 +4,7 @@ import type { MessagePage } from '../message-store.ts';
 import { formatBytes, formatDate } from './format.ts';
 import { type Fragment, layout } from './layout.ts';
 import { LIVE_UPDATE_SCRIPT } from './live-update.ts';
+import { verdictChips } from './verdicts.ts';
 
 /** What the list shows besides the messages: who this inbox accepts mail for, what was searched. */
 export interface ListContext {
@@ -26,6 +27,7 @@ function rows(page: MessagePage): Fragment {
 <td class="from">${message.from}</td>
 <td class="to">${message.to}</td>
 <td class="subject"><a href="/messages/${message.id}">${message.subject || '(no subject)'}</a> <span class="badge">${formatBytes(message.size)}</span></td>
+<td class="verdicts">${verdictChips(message.verdicts)}</td>
 <td class="actions">${deleteButton(message.id)}</td>
 </tr>`,
   )}`;
@@ -62,7 +64,7 @@ export function listPage(page: MessagePage, context: ListContext): Fragment {
     page.messages.length === 0
       ? html`<p class="empty">${none}</p>`
       : html`<table class="list">
-<thead><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th></th></tr></thead>
+<thead><tr><th>Received</th><th>From</th><th>To</th><th>Subject</th><th>Checks</th><th></th></tr></thead>
 <tbody>${rows(page)}</tbody>
 </table>`;
   // The newest messages, unfiltered: where new mail would show, so where the page watches for it.

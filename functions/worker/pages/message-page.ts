@@ -5,6 +5,7 @@ import { MESSAGE_FRAME_CSP } from '../security-headers.ts';
 import { formatAddresses, formatBytes, formatDate } from './format.ts';
 import { type Fragment, layout } from './layout.ts';
 import { deleteButton } from './list-page.ts';
+import { verdictsSection } from './verdicts.ts';
 
 /** The views of a message, in tab order; `?view=` picks one. */
 export const MESSAGE_VIEWS = ['html', 'text', 'headers', 'source'] as const;
@@ -132,6 +133,7 @@ ${field('Message-ID', message.messageId)}
 ${field('Size', formatBytes(message.size))}
 <dt>Download</dt><dd>${message.hasRaw ? html`<a href="/api/messages/${message.id}/raw">raw message (.eml)</a> · ` : ''}<a href="/api/messages/${message.id}">JSON</a></dd>
 </dl>
+${verdictsSection(message.authentication)}
 ${attachmentsSection(message)}
 ${tabs(message, content.view)}
 ${viewBody(message, content)}`,

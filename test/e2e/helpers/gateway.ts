@@ -28,6 +28,8 @@ export async function startTestGateway(
       MXHOOK_SIGNING_SECRET: secret,
       MXHOOK_FUNCTION_TIMEOUT: '20',
       MXHOOK_SHUTDOWN_GRACE: '1',
+      // Test traffic stays on loopback: no checks (no system DNS); authentication tests bring their own DNS server.
+      MXHOOK_AUTH_CHECKS: 'none',
       ...env,
     },
   });

@@ -50,6 +50,8 @@ export class GatewayProcess {
         MXHOOK_LISTEN: '127.0.0.1:0',
         MXHOOK_HTTP_LISTEN: 'off',
         MXHOOK_LOG_LEVEL: 'info',
+        // Test traffic stays on loopback: no checks (no system DNS); authentication tests bring their own DNS server.
+        MXHOOK_AUTH_CHECKS: 'none',
         ...env,
       },
     });

@@ -56,6 +56,7 @@ async function usersGateway(slots: CheckSlots): Promise<number> {
       data: () => ({ action: 'accept' }),
     },
     auth: { allowInsecure: true },
+    authChecks: [],
     shutdownGraceMs: 1_000,
   });
   const [address] = await gateway.start();

@@ -166,6 +166,7 @@ describe('a verb a program added', () => {
         listen: [{ host: '127.0.0.1', port: 0, implicitTls: false }],
         hostname: 'mx.test',
         handler: { data: () => ({ action: 'accept' }) },
+        authChecks: [],
         verbs,
       }),
     ).toThrow(problem);

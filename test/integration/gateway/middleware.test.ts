@@ -55,6 +55,7 @@ async function gatewayWith(handler: Handler, middleware: readonly Middleware[]):
     handler,
     middleware,
     auth: { allowInsecure: true },
+    authChecks: [],
     shutdownGraceMs: 5_000,
   });
   ownGateways.push(gateway);

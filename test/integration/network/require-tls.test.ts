@@ -40,6 +40,7 @@ async function startWith(listen: ListenAddress[], requireTls = false): Promise<n
     handler: { data: () => ({ action: 'accept' }) },
     tls: certificate,
     requireTls,
+    authChecks: [],
   });
   gateways.push(gateway);
   return (await gateway.start()).map((address) => address.port);
@@ -96,6 +97,7 @@ describe('a /require-tls listener', () => {
         listen: [{ ...PLAIN, requireTls: true }],
         hostname: 'mx.test',
         handler: { data: () => ({ action: 'accept' }) },
+        authChecks: [],
       });
     } catch (caught) {
       error = caught;

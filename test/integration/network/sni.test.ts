@@ -45,6 +45,7 @@ async function startWith(certificates: readonly TestCertificate[]) {
       data: () => ({ action: 'accept' }),
     },
     tls: certificates,
+    authChecks: [],
   });
   gateways.push(gateway);
   const [plain, implicit] = await gateway.start();

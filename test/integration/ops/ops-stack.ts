@@ -45,6 +45,8 @@ export async function startOpsStack(options: OpsStackOptions): Promise<OpsStack>
       MXHOOK_TLS_CERT: join(dir, 'cert.pem'),
       MXHOOK_TLS_KEY: join(dir, 'key.pem'),
       MXHOOK_SHUTDOWN_GRACE: '5',
+      // Test traffic stays on loopback: no checks (no system DNS); authentication tests bring their own DNS server.
+      MXHOOK_AUTH_CHECKS: 'none',
       ...options.env,
     },
   });

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ACTION_REPLIES, STEP_CODES } from '../../../../functions/sdk/codes.ts';
 import { accept, defer, reject, withHeaders } from '../../../../functions/sdk/responses.ts';
-import { STEPS } from '../../../../functions/sdk/wire.ts';
+import { type Authentication, STEPS } from '../../../../functions/sdk/wire.ts';
 import { payloadFor } from '../sdk/helpers.ts';
 
 function schema(name: string): object {
@@ -12,6 +12,39 @@ function schema(name: string): object {
     readFileSync(new URL(`../../../../functions/schema/${name}`, import.meta.url), 'utf8'),
   );
 }
+
+/** Every verdict the gateway can send, as it sends them at the data step. */
+const FULL_AUTHENTICATION = {
+  rdns: { result: 'pass', hostname: 'mail.sender.example', names: ['mail.sender.example'] },
+  spf: { result: 'pass', domain: 'sender.example', identity: 'mailfrom' },
+  sender: { domain: 'sender.example', acceptsMail: true, reason: 'mx' },
+  dkim: [
+    {
+      result: 'pass',
+      domain: 'sender.example',
+      selector: 's1',
+      algorithm: 'ed25519-sha256',
+      aligned: true,
+    },
+    {
+      result: 'fail',
+      domain: 'esp.example',
+      selector: 'k2',
+      algorithm: 'rsa-sha256',
+      aligned: false,
+      reason: 'body hash did not verify',
+    },
+  ],
+  dmarc: {
+    result: 'pass',
+    domain: 'sender.example',
+    policy: 'reject',
+    percent: 100,
+    aligned: { spf: true, dkim: true },
+  },
+  arc: { result: 'none', instances: 0 },
+  header: 'mx.example.com; iprev=pass; spf=pass smtp.mailfrom=sender.example; dmarc=pass',
+} as const satisfies Authentication;
 
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 const validateRequest = ajv.compile(schema('request.schema.json'));
@@ -49,8 +82,51 @@ describe('request.schema.json', () => {
     expect(validateRequest(unparsed), JSON.stringify(validateRequest.errors)).toBe(true);
   });
 
+  it('accepts a data payload with every authentication verdict', () => {
+    const payload = { ...payloadFor('data'), authentication: FULL_AUTHENTICATION };
+    expect(validateRequest(payload), JSON.stringify(validateRequest.errors)).toBe(true);
+  });
+
+  it('accepts the verdicts of the mail step alone, and the null sender with unknown outcomes', () => {
+    const { rdns, spf } = FULL_AUTHENTICATION;
+    const sender = { domain: null, acceptsMail: null, reason: 'null-sender' } as const;
+    const payload = { ...payloadFor('mail'), authentication: { rdns, spf, sender } };
+    expect(validateRequest(payload), JSON.stringify(validateRequest.errors)).toBe(true);
+  });
+
   it.each([
     ['wire version 2', { ...payloadFor('rcpt'), v: 2 }],
+    [
+      'an authentication result keyword RFC 8601 does not define',
+      {
+        ...payloadFor('data'),
+        authentication: {
+          ...FULL_AUTHENTICATION,
+          dmarc: { ...FULL_AUTHENTICATION.dmarc, result: 'passed' },
+        },
+      },
+    ],
+    [
+      'a DKIM verdict without its selector',
+      {
+        ...payloadFor('data'),
+        authentication: { dkim: [{ ...FULL_AUTHENTICATION.dkim[0], selector: undefined }] },
+      },
+    ],
+    [
+      'an unknown DMARC policy',
+      {
+        ...payloadFor('data'),
+        authentication: { dmarc: { ...FULL_AUTHENTICATION.dmarc, policy: 'discard' } },
+      },
+    ],
+    [
+      'a reverse DNS result iprev does not have',
+      {
+        ...payloadFor('connect'),
+        authentication: { rdns: { ...FULL_AUTHENTICATION.rdns, result: 'softfail' } },
+      },
+    ],
     [
       'parsed null without parseError',
       {

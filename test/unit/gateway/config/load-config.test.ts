@@ -67,6 +67,8 @@ describe('loadConfig defaults', () => {
       allowNetworks: null,
       denyNetworks: null,
       dnsServers: [],
+      authChecks: ['rdns', 'spf', 'sender', 'dkim', 'dmarc', 'arc'],
+      dnsTimeoutMs: 5_000,
       auth: 'off',
       authUsersPath: null,
       authAllowInsecure: false,
@@ -150,6 +152,9 @@ describe('loadConfig parses each variable', () => {
       'dnsServers',
       ['192.0.2.53', '192.0.2.54:5353', '2001:db8::53', '[2001:db8::54]:5353'],
     ],
+    ['MXHOOK_AUTH_CHECKS', 'DKIM, spf,dkim', 'authChecks', ['spf', 'dkim']],
+    ['MXHOOK_AUTH_CHECKS', 'none', 'authChecks', []],
+    ['MXHOOK_DNS_TIMEOUT', '0.5', 'dnsTimeoutMs', 500],
     [
       'MXHOOK_STEPS',
       'connect,helo,auth,mail,rcpt,data',

@@ -19,6 +19,7 @@ const FAMILIES = {
   mxhook_function_call_duration_seconds: 'histogram',
   mxhook_rejections_total: 'counter',
   mxhook_tls_handshakes_total: 'counter',
+  mxhook_authentication_verdicts_total: 'counter',
   mxhook_received_bytes_total: 'counter',
   mxhook_build_info: 'gauge',
 };
@@ -176,6 +177,33 @@ describe('MetricsObserver', () => {
     expect(exposition.value('mxhook_rejections_total', { reason: 'early_talker' })).toBe(1);
     expect(exposition.value('mxhook_rejections_total', { reason: 'starttls_injection' })).toBe(1);
     expect(exposition.value('mxhook_rejections_total', { reason: 'access_denied' })).toBe(0);
+  });
+
+  it('counts the verdicts of each message by check and result, DKIM per signature', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const observer = metrics.observer;
+    const aligned = { spf: true, dkim: true };
+    const signature = { domain: 'a.test', selector: 's', algorithm: 'rsa-sha256', aligned: true };
+    observer.authenticated?.({
+      rdns: { result: 'pass', hostname: 'mx.a.test', names: ['mx.a.test'] },
+      spf: { result: 'softfail', domain: 'a.test', identity: 'mailfrom' },
+      dkim: [
+        { ...signature, result: 'pass' },
+        { ...signature, result: 'fail' },
+      ],
+      dmarc: { result: 'pass', domain: 'a.test', policy: 'reject', percent: 100, aligned },
+    });
+    observer.authenticated?.({ dkim: [] });
+    const exposition = await scrape(metrics);
+    const value = (check: string, result: string) =>
+      exposition.value('mxhook_authentication_verdicts_total', { check, result });
+    expect(value('rdns', 'pass')).toBe(1);
+    expect(value('spf', 'softfail')).toBe(1);
+    expect(value('dkim', 'pass')).toBe(1);
+    expect(value('dkim', 'fail')).toBe(1);
+    expect(value('dkim', 'none')).toBe(1);
+    expect(value('dmarc', 'pass')).toBe(1);
+    expect(value('arc', 'none')).toBe(0);
   });
 
   it('counts transactions by outcome', async () => {

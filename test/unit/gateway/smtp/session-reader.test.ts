@@ -213,3 +213,56 @@ describe('SessionReader', () => {
     expect(reader.next('command', now)).toBeNull();
   });
 });
+
+describe('SessionReader message sinks', () => {
+  /** A reader whose every message gets a sink recording what it is told, in order. */
+  function readerWithSinks(budget?: TestBudget) {
+    const told: Buffer[][] = [];
+    const reader = new SessionReader(budget, () => {
+      const pieces: Buffer[] = [];
+      told.push(pieces);
+      return (bytes) => pieces.push(Buffer.from(bytes));
+    });
+    return { reader, told };
+  }
+
+  it('tells the sink exactly the kept message, however the bytes arrived (DATA)', () => {
+    const wire = 'Subject: a\r\n..stuffed\r\nbare\nLF\r\n'.padEnd(6000, 'x');
+    const message = `${wire}\r\n.\r\n`;
+    for (const size of [1, 7, 4096, message.length]) {
+      const { reader, told } = readerWithSinks();
+      reader.expectData(DATA5K);
+      let event: SessionEvent | null = null;
+      for (let at = 0; at < message.length; at += size) {
+        reader.push(Buffer.from(message.slice(at, at + size), 'latin1'));
+        event = reader.next('data', now) ?? event;
+      }
+      const outcome = outcomeOf(event);
+      if (typeof outcome === 'string') throw new Error(outcome);
+      expect(told).toHaveLength(1);
+      expect(text(told[0]!)).toBe(outcome.text);
+      expect(outcome.text.startsWith('Subject: a\r\n.stuffed\r\nbare\r\nLF\r\n')).toBe(true);
+    }
+  });
+
+  it('gives each message its own sink, and a BDAT message one for all its chunks', () => {
+    const { reader, told } = readerWithSinks();
+    reader.expectBdat({ sizeBytes: 5, keep: true, first: true, last: false }, DATA);
+    reader.push(Buffer.from('ab\r\ncd'));
+    reader.next('bdat', now);
+    reader.expectBdat({ sizeBytes: 1, keep: true, first: false, last: true }, DATA);
+    expect(outcomeOf(reader.next('bdat', now))).toEqual({ text: 'ab\r\ncd', sizeBytes: 6 });
+    reader.expectData(DATA);
+    reader.push(Buffer.from('x\r\n.\r\n'));
+    reader.next('data', now);
+    expect(told.map(text)).toEqual(['ab\r\ncd', 'x\r\n']);
+  });
+
+  it('asks for no sink for a discarded BDAT chunk', () => {
+    const { reader, told } = readerWithSinks();
+    reader.expectBdat({ sizeBytes: 3, keep: false, first: true, last: true }, DATA);
+    reader.push(Buffer.from('abc'));
+    reader.next('bdat', now);
+    expect(told).toEqual([]);
+  });
+});
