@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `mxhook` command: serve the gateway, print help, or make signing keys.
+// The `mxhook` command: serve the gateway, print help, make signing keys, or operate the outbound queue.
 import { generateKeyPairSync } from 'node:crypto';
 import { hashPassword } from './auth/password-hash.ts';
 import { helpText, loadConfig } from './config/index.ts';
 import { MxhookError } from './errors.ts';
 import { createMetrics } from './metrics/index.ts';
+import { runQueueCommand } from './outbound/queue-command.ts';
 import { serve } from './serve.ts';
 import { newSigningSecret } from './standard-webhooks-secret.ts';
 import { VERSION } from './version.ts';
@@ -16,6 +17,7 @@ Commands:
   keygen         print a new Ed25519 private key (PEM) for MXHOOK_SIGNING_KEY
   secret         print a new random secret for MXHOOK_SIGNING_SECRET (either signature format)
   hash-password  read a password on standard input, print a MXHOOK_AUTH_USERS hash for it
+  queue          the outbound queue: list, show|retry|delete|bounce <id> (mxhook queue --help)
   help           show this text
   version        print the mxhook version (also --version, -v)
 `;
@@ -36,6 +38,13 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'hash-password':
       process.stdout.write(`${await hashPassword(await readPassword())}\n`);
       return 0;
+    case 'queue':
+      return runQueueCommand(rest, {
+        env: process.env,
+        cwd: process.cwd(),
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+      });
     case 'secret':
       process.stdout.write(`${newSigningSecret()}\n`);
       return 0;

@@ -15,6 +15,7 @@ import { ConfigError, MxhookError } from './errors.ts';
 import type { Handler } from './handler.ts';
 import { returnPath } from './middleware/return-path.ts';
 import type { Middleware } from './middleware.ts';
+import { startOutbound } from './outbound/outbound.ts';
 import { createGateway, type Gateway } from './server/gateway.ts';
 import { createLogger } from './server/logger.ts';
 import type { GatewayObserver } from './server/observer.ts';
@@ -91,14 +92,20 @@ export async function serve(
     config.auth === 'users' && config.authUsersPath !== null
       ? { ...bridge, auth: usersFileAuth(await loadUsersFile(config.authUsersPath)) }
       : bridge;
+  const outbound = await startOutbound(config, log, options.observer);
+  if (outbound.queue !== null) options.observer?.queueAttached?.(outbound.queue);
   const gateway = createGateway({
     ...gatewaySettingsOf(config),
     handler,
-    // The function is where the message is delivered, so its raw message carries the Return-Path.
-    middleware: [returnPath(), ...(options.middleware ?? [])],
+    // Relay outermost: it queues the message as received, and only once the function (and every
+    // other middleware) accepted it. The function is where the message is delivered, so its raw
+    // message carries the Return-Path.
+    middleware: [outbound.middleware, returnPath(), ...(options.middleware ?? [])],
     // The library takes every certificate and the AUTH switch in its own shapes.
     tls: config.tlsCertificates,
     auth: config.auth === 'off' ? null : { allowInsecure: config.authAllowInsecure },
+    // Notices need a queue to be sent from.
+    dsn: config.queue !== null,
     logger: log,
     ...(options.observer ? { observer: options.observer } : {}),
   });
@@ -106,6 +113,7 @@ export async function serve(
     async (error) => {
       // The listeners bound before the one that failed must not stay open.
       await gateway.stop();
+      await outbound.stop(0);
       throw error;
     },
   );
@@ -116,8 +124,10 @@ export async function serve(
   if (config.httpListen !== null) {
     admin = new AdminServer({
       ...config.httpListen,
-      isReady: () => gateway.listening,
+      isReady: () => gateway.listening && outbound.ready(),
       jwks: publicJwks(keys),
+      // As private as the listener: MXHOOK_HTTP_LISTEN must not be reachable from the internet.
+      ...(outbound.queue ? { queue: { queue: outbound.queue, hostname: config.hostname } } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     const started = admin;
@@ -125,6 +135,7 @@ export async function serve(
       async (error) => {
         certificates?.close();
         await gateway.stop();
+        await outbound.stop(0);
         throw error;
       },
     );
@@ -150,6 +161,9 @@ export async function serve(
     async stop() {
       certificates?.close();
       await gateway.stop();
+      // Sessions are done, so nothing more is queued; deliveries get the same grace sessions had.
+      options.observer?.queueAttached?.(null);
+      await outbound.stop(config.shutdownGraceMs);
       await admin?.stop();
       await client.close();
       await parser.close();

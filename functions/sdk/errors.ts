@@ -61,7 +61,11 @@ export type GatewayErrorCode =
   /** No slot to check AUTH credentials was free in time. */
   | 'ERR_AUTH_BUSY'
   /** A mail authentication check failed in a way no verdict covers (a bug, not DNS): 451. */
-  | 'ERR_AUTH_CHECK';
+  | 'ERR_AUTH_CHECK'
+  /** A data answer asked to deliver the message, but no outbound queue is set (MXHOOK_QUEUE): 451. */
+  | 'ERR_QUEUE_OFF'
+  /** The outbound queue could not store the message (disk, database): 451, never 250. */
+  | 'ERR_QUEUE_WRITE';
 
 /**
  * Every code an {@link MxhookError} can carry: the repository's one code union. Codes are a

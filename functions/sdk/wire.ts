@@ -312,7 +312,17 @@ export interface ActionResponse {
   readonly message?: ReplyText;
 }
 
-/** What a function answers (HTTP 2xx, JSON). `headers` is honoured on the data step only. */
+/**
+ * Whether an accepted message goes on to its recipients' mail servers (data step, with the
+ * gateway's outbound queue on): `true` every accepted recipient, `false` none, a list those
+ * accepted recipients only. Absent: mail of a session that authenticated, or of a client in
+ * MXHOOK_RELAY_NETWORKS, is delivered; other mail is not. `true` for any other session makes the
+ * gateway relay for it: answer it only for senders you trust, or it is an open relay.
+ */
+export type DeliverRequest = boolean | readonly string[];
+
+/** What a function answers (HTTP 2xx, JSON). `headers` and `deliver` are honoured on the data step only. */
 export type StepResponse = (ReplyResponse | ActionResponse) & {
   readonly headers?: Readonly<Record<string, string>>;
+  readonly deliver?: DeliverRequest;
 };

@@ -4,13 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { PublicJwks } from '../../functions/sdk/sign.ts';
 import { MxhookError } from '../errors.ts';
 import { VERSION } from '../version.ts';
+import { isQueuePath, type QueueAdmin, queueRequest } from './queue-routes.ts';
 
 /** What each endpoint is for, listed at `/` so an operator opening the admin URL finds them. */
 const ENDPOINTS = {
   '/healthz': 'liveness: 200 while the process runs',
-  '/readyz': 'readiness: 200 while accepting mail, 503 while draining',
+  '/readyz':
+    'readiness: 200 while accepting mail, 503 while draining or the queue cannot be written',
   '/metrics': 'Prometheus metrics',
   '/.well-known/jwks.json': "the public keys that verify the gateway's Ed25519 signatures",
+  '/queue': 'the outbound queue (GET; /queue/<id>: GET, DELETE; /queue/<id>/retry, /bounce: POST)',
 } as const;
 
 export interface AdminServerOptions {
@@ -21,6 +24,8 @@ export interface AdminServerOptions {
   readonly jwks: PublicJwks;
   /** Prometheus text exposition, when metrics are collected. */
   readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> };
+  /** The outbound queue, for /queue (as private as this listener: it takes no token). */
+  readonly queue?: QueueAdmin;
 }
 
 export class AdminServer {
@@ -59,13 +64,19 @@ export class AdminServer {
   }
 
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://admin');
+    if (isQueuePath(url.pathname)) {
+      const { status, body } = await queueRequest(this.#options.queue ?? null, request, url);
+      return send(response, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
+    }
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return send(response, 405, 'text/plain', 'method not allowed\n');
-    const path = new URL(request.url ?? '/', 'http://admin').pathname;
-    switch (path) {
+    switch (url.pathname) {
       case '/': {
         const listed = Object.entries(ENDPOINTS).filter(
-          ([endpoint]) => endpoint !== '/metrics' || this.#options.metrics !== undefined,
+          ([endpoint]) =>
+            (endpoint !== '/metrics' || this.#options.metrics !== undefined) &&
+            (endpoint !== '/queue' || this.#options.queue !== undefined),
         );
         const index = {
           service: 'mxhook',
@@ -79,7 +90,7 @@ export class AdminServer {
       case '/readyz':
         return this.#options.isReady()
           ? send(response, 200, 'text/plain', 'ready\n')
-          : send(response, 503, 'text/plain', 'draining\n');
+          : send(response, 503, 'text/plain', 'not ready\n');
       case '/.well-known/jwks.json':
         // Consumers cache the key set; rotation publishes the new key before it signs.
         response.setHeader('cache-control', 'public, max-age=300');

@@ -11,8 +11,17 @@ export function closest(input: string, candidates: readonly string[]): string | 
       bestDistance = distance;
     }
   }
-  // A third of the length keeps "MXHOOK_LISTN" → MXHOOK_LISTEN but not "MXHOOK_X" → anything.
-  return bestDistance <= Math.max(2, Math.floor(input.length / 3)) ? best : undefined;
+  if (best === undefined) return undefined;
+  // A third of what differs after the shared start (`MXHOOK_`, `--`) keeps "MXHOOK_LISTN" →
+  // MXHOOK_LISTEN, but not "MXHOOK_X" or the Worker's MXHOOK_AUDIENCE → anything.
+  const differing = input.length - sharedStart(input, best);
+  return bestDistance <= Math.max(2, Math.floor(differing / 3)) ? best : undefined;
+}
+
+function sharedStart(a: string, b: string): number {
+  let length = 0;
+  while (length < a.length && a[length] === b[length]) length++;
+  return length;
 }
 
 /** Levenshtein distance, two rows at a time. */

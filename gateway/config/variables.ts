@@ -3,6 +3,7 @@
 
 import { AUTHENTICATION_CHECKS } from '../../functions/sdk/wire.ts';
 import type { Kind } from './kind.ts';
+import { DKIM_SIGNING } from './parse-dkim-signing.ts';
 import { READABLE_FILE, SIGNING_KEYS, SIGNING_SECRETS, tlsPairs } from './parse-keys.ts';
 import {
   DNS_SERVERS,
@@ -13,6 +14,7 @@ import {
   NETWORKS,
   NETWORKS_OR_HOSTS,
 } from './parse-network.ts';
+import { PORT, QUEUE_LOCATION } from './parse-outbound.ts';
 import {
   BANNER,
   BOOLEAN,
@@ -378,6 +380,79 @@ export const VARIABLES = [
     option: true,
     meaning:
       'Seconds one authentication check may wait for DNS in all; a check not done by then is temperror, so a slow DNS server delays a step by this much at most.',
+  }),
+  setting({
+    name: 'MXHOOK_QUEUE',
+    field: 'queue',
+    placeholder: '<dir>|<postgres-url>',
+    default: '',
+    defaultText: 'off',
+    kind: QUEUE_LOCATION,
+    meaning:
+      'The outbound queue, which sending needs: a directory (message files and SQLite, for one gateway) or a postgres:// URL (one queue shared by several gateways). Off: mxhook only receives, and a data answer asking to deliver gets 451.',
+  }),
+  setting({
+    name: 'MXHOOK_RELAY_NETWORKS',
+    field: 'relayNetworks',
+    placeholder: '<cidr,...>',
+    default: '',
+    defaultText: '-',
+    kind: NETWORKS,
+    meaning:
+      "Client networks whose accepted mail is delivered onward (Postfix's mynetworks), as an authenticated session's is; others' only when the data answer says deliver.",
+  }),
+  setting({
+    name: 'MXHOOK_DELIVERY_CONCURRENCY',
+    field: 'deliveryConcurrency',
+    placeholder: '<count>',
+    default: '20',
+    kind: wholeNumber('deliveries'),
+    meaning: 'Deliveries (SMTP transactions to other servers) in progress at once, in all.',
+  }),
+  setting({
+    name: 'MXHOOK_RETRY_MIN',
+    field: 'retryMinMs',
+    placeholder: '<seconds>',
+    default: '300',
+    kind: seconds(),
+    meaning:
+      'Seconds before the first retry of a deferred delivery; each next waits twice as long.',
+  }),
+  setting({
+    name: 'MXHOOK_RETRY_MAX',
+    field: 'retryMaxMs',
+    placeholder: '<seconds>',
+    default: '4000',
+    kind: seconds(),
+    meaning: 'Seconds between retries at most (Postfix: 4000).',
+  }),
+  setting({
+    name: 'MXHOOK_QUEUE_LIFETIME',
+    field: 'queueLifetimeMs',
+    placeholder: '<seconds>',
+    default: '432000',
+    kind: seconds(),
+    meaning:
+      'Seconds a message is retried for (5 days) before it is returned to its sender as undeliverable.',
+  }),
+  setting({
+    name: 'MXHOOK_DKIM_SIGN',
+    field: 'dkimSign',
+    placeholder: '<dom:sel:keyfile,...>',
+    default: '',
+    defaultText: '-',
+    kind: DKIM_SIGNING,
+    meaning:
+      'DKIM keys for the mail mxhook delivers (RFC 6376): a message whose From domain is one of these domains, or under one, is signed with its PEM key (RSA of 2048 bits or more, or Ed25519) before it is queued.',
+  }),
+  setting({
+    name: 'MXHOOK_DELIVERY_PORT',
+    field: 'deliveryPort',
+    placeholder: '<port>',
+    default: '25',
+    kind: PORT,
+    meaning:
+      "The port mail is delivered to. For tests only: the world's MX hosts listen on 25 (RFC 5321 §4.5.4).",
   }),
   setting({
     name: 'MXHOOK_AUTH',

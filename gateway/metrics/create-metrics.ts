@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts';
 import {
   AUTHENTICATION_RESULTS,
   CODE_CLASSES,
+  DELIVERY_OUTCOMES,
   labelValue,
   REJECTION_REASONS,
   REPLY_STEPS,
@@ -158,6 +159,51 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     [],
     () => [[{}, observer.receivedBytes]],
   );
+  // The outbound queue's families appear once serve() attaches a queue (MXHOOK_QUEUE), not before:
+  // a gateway that only receives has no queue to report on. The gauges are read from the queue at
+  // each scrape, so every node of a shared PostgreSQL queue reports the whole queue: aggregate
+  // them with max, not sum.
+  const queueStats = async (): Promise<{ pending: number; oldestAgeMs: number | null }> => {
+    try {
+      return (await observer.queue?.stats(Date.now())) ?? { pending: 0, oldestAgeMs: null };
+    } catch {
+      // A queue that cannot be read (database down) says so through /readyz and the logs.
+      return { pending: 0, oldestAgeMs: null };
+    }
+  };
+  const deliveryLabels = DELIVERY_OUTCOMES.map((outcome) => ({ outcome }));
+  const queueFamilies = [
+    new Gauge({
+      name: `${METRIC_PREFIX}queue_messages_pending`,
+      help: 'Recipients in the outbound queue not delivered, failed or expired yet (queued or being delivered).',
+      registers: [],
+      async collect() {
+        this.set((await queueStats()).pending);
+      },
+    }),
+    new Gauge({
+      name: `${METRIC_PREFIX}queue_oldest_age_seconds`,
+      help: 'Age of the oldest message in the outbound queue with a recipient not final; 0 when none.',
+      registers: [],
+      async collect() {
+        this.set(((await queueStats()).oldestAgeMs ?? 0) / 1000);
+      },
+    }),
+    new Counter({
+      name: `${METRIC_PREFIX}delivery_attempts_total`,
+      help: "Outbound delivery attempts, one per recipient, by outcome: delivered, deferred (to be retried), failed (given up: 5xx, no such domain, null MX), expired (the queue's lifetime ran out).",
+      labelNames: ['outcome'],
+      registers: [],
+      collect() {
+        this.reset();
+        for (const [i, labels] of deliveryLabels.entries())
+          this.inc(labels, observer.deliveryAttempts[i]!);
+      },
+    }),
+  ];
+  observer.onFirstQueue = () => {
+    for (const family of queueFamilies) registry.registerMetric(family);
+  };
   if (options.processMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);

@@ -5,6 +5,7 @@ import {
   type AuthenticationResult,
   STEPS,
 } from '../../functions/sdk/wire.ts';
+import type { AttemptOutcome } from '../outbound/queue.ts';
 import type { RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import { replies } from '../smtp/replies.ts';
@@ -49,7 +50,17 @@ const authenticationResults: Record<AuthenticationResult, true> = {
   policy: true,
 };
 
+const deliveryOutcomes: Record<AttemptOutcome['kind'], true> = {
+  delivered: true,
+  deferred: true,
+  failed: true,
+  expired: true,
+};
+
 export const STEP_OUTCOMES = Object.keys(stepOutcomes) as readonly StepOutcome[];
+/** What one recipient's delivery attempt came to. */
+export const DELIVERY_OUTCOMES = Object.keys(deliveryOutcomes) as readonly AttemptOutcome['kind'][];
+export const DELIVERY_OUTCOME_INDEX = indexOf(DELIVERY_OUTCOMES);
 export const AUTHENTICATION_RESULTS = Object.keys(
   authenticationResults,
 ) as readonly AuthenticationResult[];

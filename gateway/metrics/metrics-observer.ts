@@ -7,6 +7,7 @@
 // buckets, so each call is observed into it directly, through children bound to their labels
 // once. That happens once per function call, an HTTP round trip that dwarfs it.
 import type { Authentication, AuthenticationResult, Step } from '../../functions/sdk/wire.ts';
+import type { AttemptOutcome, QueueStats } from '../outbound/queue.ts';
 import type { GatewayObserver, RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
@@ -15,6 +16,8 @@ import {
   AUTHENTICATION_RESULT_INDEX,
   AUTHENTICATION_RESULTS,
   CODE_CLASSES,
+  DELIVERY_OUTCOME_INDEX,
+  DELIVERY_OUTCOMES,
   REJECTION_REASON_INDEX,
   REJECTION_REASONS,
   REPLY_REASON_INDEX,
@@ -42,6 +45,12 @@ export class MetricsObserver implements GatewayObserver {
   readonly tlsHandshakes = new Float64Array(2);
   /** By `VERDICT_CHECKS index * AUTHENTICATION_RESULTS.length + result index`. */
   readonly verdicts = new Float64Array(VERDICT_CHECKS.length * AUTHENTICATION_RESULTS.length);
+  /** Recipients' delivery attempts, by DELIVERY_OUTCOMES index. */
+  readonly deliveryAttempts = new Float64Array(DELIVERY_OUTCOMES.length);
+  /** The outbound queue whose depth a scrape reads; null when there is none (or it is closing). */
+  queue: { stats(now: number): Promise<QueueStats> } | null = null;
+  /** Called when the first queue is attached: createMetrics adds the queue's families then. */
+  onFirstQueue: (() => void) | null = null;
   readonly #callLatency: CallLatencySink;
   #sessionsOpen = 0;
   #sessionsTotal = 0;
@@ -116,6 +125,19 @@ export class MetricsObserver implements GatewayObserver {
     }
     this.#verdict('dmarc', dmarc?.result);
     this.#verdict('arc', arc?.result);
+  }
+
+  deliveryAttempt(outcome: AttemptOutcome['kind']): void {
+    const index = DELIVERY_OUTCOME_INDEX.get(outcome);
+    if (index !== undefined) this.deliveryAttempts[index]! += 1;
+  }
+
+  queueAttached(queue: { stats(now: number): Promise<QueueStats> } | null): void {
+    this.queue = queue;
+    const first = this.onFirstQueue;
+    if (queue === null || first === null) return;
+    this.onFirstQueue = null;
+    first();
   }
 
   #verdict(check: (typeof VERDICT_CHECKS)[number], result: AuthenticationResult | undefined): void {

@@ -68,6 +68,11 @@ export interface GatewayOptions extends GatewaySettingsInput {
   readonly auth?: { readonly allowInsecure: boolean } | null;
   /** Commands the gateway does not implement, added by this program, by verb (`XSTATUS`, `ETRN`). */
   readonly verbs?: Readonly<Record<string, ExtraVerbDefinition>>;
+  /**
+   * Offer DSN (RFC 3461) and accept RET, ENVID, NOTIFY and ORCPT: only for a program that sends
+   * the notices they ask for (`mxhook serve` with an outbound queue); default false.
+   */
+  readonly dsn?: boolean;
   readonly logger?: Logger;
   readonly observer?: GatewayObserver;
 }
@@ -350,6 +355,7 @@ export class Gateway {
         requireAuth: limits.requireAuth || (listen.requireAuth ?? false),
         isOverMemoryBudget: () => this.#memory.isOver(),
         extraVerbs: this.#extraVerbs,
+        dsn: this.#options.dsn ?? false,
       },
       handler: this.#handler,
       functionTimeoutMs: limits.functionTimeoutMs,

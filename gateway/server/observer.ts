@@ -1,5 +1,6 @@
 // What the I/O shell reports as it runs, for metrics and logs; every method is optional.
 import type { Authentication, Step } from '../../functions/sdk/wire.ts';
+import type { AttemptOutcome, QueueStats } from '../outbound/queue.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
 import type { ReplyStep, TransactionOutcome } from '../smtp/session-state.ts';
@@ -38,4 +39,11 @@ export interface GatewayObserver {
   refused?(reason: RefusalReason): void;
   /** The verdicts a data call carried (once per message that reached its data call). */
   authenticated?(authentication: Authentication): void;
+  /** One recipient's delivery attempt ended (once per recipient per attempt). */
+  deliveryAttempt?(outcome: AttemptOutcome['kind']): void;
+  /**
+   * The outbound queue, for reading its depth when metrics are scraped: given once it is open,
+   * null once it is closing (or when there is none).
+   */
+  queueAttached?(queue: { stats(now: number): Promise<QueueStats> } | null): void;
 }

@@ -193,7 +193,7 @@ function mail(
   const parsed = pathOf(ctx, args, 'FROM');
   if ('code' in parsed) return error(parsed);
   const { address, params, utf8 } = parsed;
-  const options = checkMailParams(params, settings.maxMessageBytes);
+  const options = checkMailParams(params, settings.maxMessageBytes, settings.dsn ?? false);
   if ('code' in options) return error(options);
   if (utf8 && !options.smtputf8) return error(replies.utf8NeedsSmtputf8);
   const mailFrom = { address, params };
@@ -239,7 +239,7 @@ function rcpt(
   const parsed = pathOf(ctx, args, 'TO');
   if ('code' in parsed) return error(parsed);
   const { address, params, utf8 } = parsed;
-  const refused = checkRcptParams(params);
+  const refused = checkRcptParams(params, settings.dsn ?? false);
   if (refused !== null) return error(refused);
   if (utf8 && !tx.smtputf8) return error(replies.utf8NeedsSmtputf8);
   if (tx.rcptTo.length >= settings.maxRecipients)

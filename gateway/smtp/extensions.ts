@@ -17,9 +17,10 @@ export function ehloReply(
     'SMTPUTF8', // RFC 6531
     'ENHANCEDSTATUSCODES', // RFC 2034
     'CHUNKING', // RFC 3030
-    // No DSN (RFC 3461): without outbound delivery there is no success notice to send, so the
-    // sending MTA must keep that duty and report the message "relayed" itself (RFC 3461 §4.1).
   ];
+  // DSN (RFC 3461) only with outbound delivery: without it there is no notice to send, so the
+  // sending MTA must keep that duty and report the message "relayed" itself (RFC 3461 §4.1).
+  if (settings.dsn) lines.push('DSN');
   if (settings.tlsAvailable && ctx.info.tls === null) lines.push('STARTTLS'); // RFC 3207
   if (authOffered(settings, ctx)) lines.push(`AUTH ${AUTH_MECHANISMS.join(' ')}`); // RFC 4954
   if (settings.xclient) lines.push(`XCLIENT ${XCLIENT_ATTRIBUTES.join(' ')}`); // Postfix XCLIENT_README

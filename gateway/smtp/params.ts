@@ -10,13 +10,27 @@ export interface MailOptions {
   readonly smtputf8: boolean;
 }
 
-// DSN (RFC 3461) is not advertised, so RET, ENVID, NOTIFY and ORCPT are unknown parameters here:
-// RFC 3461 §4 lets a client use them only with a server that offers DSN, and RFC 5321 §4.1.1.11
-// answers a parameter the server does not implement with 555. Ignoring them instead would accept
-// a NOTIFY=SUCCESS that nothing will ever honour.
+// DSN (RFC 3461) is advertised only when mxhook can send the notices it promises (an outbound
+// queue is set: `dsn`). Without it RET, ENVID, NOTIFY and ORCPT are unknown parameters: RFC 3461
+// §4 lets a client use them only with a server that offers DSN, and RFC 5321 §4.1.1.11 answers a
+// parameter the server does not implement with 555. Ignoring them instead would accept a
+// NOTIFY=SUCCESS that nothing will ever honour.
 
-/** Checks MAIL parameters; returns the options they set, or the reply refusing them. */
-export function checkMailParams(params: MailParams, maxMessageBytes: number): MailOptions | Reply {
+/** RFC 3461 §4: xtext, printable ASCII but "+" and "=", with "+XX" escapes. */
+const XTEXT = /^(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
+/** RFC 3461 §4.2: the original recipient, `addr-type ";" xtext`. */
+const ORCPT = /^[A-Za-z0-9][A-Za-z0-9-]*;(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
+const NOTIFY_WORDS = new Set(['SUCCESS', 'FAILURE', 'DELAY']);
+
+/**
+ * Checks MAIL parameters; returns the options they set, or the reply refusing them. `dsn`: DSN is
+ * advertised, so RET and ENVID are known.
+ */
+export function checkMailParams(
+  params: MailParams,
+  maxMessageBytes: number,
+  dsn = false,
+): MailOptions | Reply {
   let declaredSizeBytes: number | null = null;
   let smtputf8 = false;
   for (const [key, value] of Object.entries(params)) {
@@ -43,6 +57,19 @@ export function checkMailParams(params: MailParams, maxMessageBytes: number): Ma
         // RFC 4954 §5: AUTH=<mailbox> or AUTH=<> is informational; we keep it on the envelope.
         if (value === true) return replies.syntax('AUTH= needs a value');
         break;
+      case 'RET':
+        if (!dsn) return replies.unsupportedParameter(key);
+        if (value === true || !/^(?:FULL|HDRS)$/i.test(value)) {
+          return replies.syntax('RET must be FULL or HDRS');
+        }
+        break;
+      case 'ENVID':
+        // RFC 3461 §4.4: at most 100 characters of xtext.
+        if (!dsn) return replies.unsupportedParameter(key);
+        if (value === true || value.length > 100 || !XTEXT.test(value)) {
+          return replies.syntax('ENVID must be xtext of at most 100 characters');
+        }
+        break;
       default:
         return replies.unsupportedParameter(key);
     }
@@ -50,8 +77,27 @@ export function checkMailParams(params: MailParams, maxMessageBytes: number): Ma
   return { declaredSizeBytes, smtputf8 };
 }
 
-/** Checks RCPT parameters; none is supported, so any one gets the reply refusing it, else null. */
-export function checkRcptParams(params: MailParams): Reply | null {
-  const [first] = Object.keys(params);
-  return first === undefined ? null : replies.unsupportedParameter(first);
+/**
+ * Checks RCPT parameters: NOTIFY and ORCPT when DSN is advertised (`dsn`), nothing else. Returns
+ * the reply refusing them, else null.
+ */
+export function checkRcptParams(params: MailParams, dsn = false): Reply | null {
+  for (const [key, value] of Object.entries(params)) {
+    if (!dsn || (key !== 'NOTIFY' && key !== 'ORCPT')) return replies.unsupportedParameter(key);
+    if (value === true) return replies.syntax(`${key}= needs a value`);
+    if (key === 'ORCPT' && (value.length > 500 || !ORCPT.test(value))) {
+      return replies.syntax('ORCPT must be addr-type;xtext');
+    }
+    if (key === 'NOTIFY' && !isNotify(value)) {
+      return replies.syntax('NOTIFY must be NEVER, or SUCCESS, FAILURE and DELAY, comma-separated');
+    }
+  }
+  return null;
+}
+
+/** RFC 3461 §4.1: NEVER alone, or one or more of SUCCESS, FAILURE, DELAY, each once. */
+function isNotify(value: string): boolean {
+  const words = value.toUpperCase().split(',');
+  if (words.length === 1 && words[0] === 'NEVER') return true;
+  return new Set(words).size === words.length && words.every((word) => NOTIFY_WORDS.has(word));
 }

@@ -39,6 +39,11 @@ export interface SessionSettings {
   readonly xclient?: boolean;
   /** Verbs a program added (library API), by upper-case verb. */
   readonly extraVerbs?: ReadonlyMap<string, ExtraVerb>;
+  /**
+   * DSN (RFC 3461) is offered: RET, ENVID, NOTIFY and ORCPT are accepted. Only with an outbound
+   * queue, which can send the notices.
+   */
+  readonly dsn?: boolean;
 }
 
 /**

@@ -12,6 +12,8 @@
 //   npm run bench -- --mxhook-log-file=/tmp/mxhook.log   mxhook's log lines to a file, not /dev/null
 //   npm run bench -- --repeat=3   run each measurement 3 times and keep the best (for a busy machine)
 //   npm run bench -- --quick --only=c200-auth,25m-auth   mail authentication off vs on (signed mail)
+//   npm run bench -- outbound [--quick] [--repeat=3]   the outbound queue vs Haraka's (outbound.ts;
+//                                  only when named)
 //
 // Everything listens on 127.0.0.1. Prints a table and the verdict on each target of issue 6, and
 // writes bench-results.json; exits 1 if any message was lost, failed or wrongly counted.
@@ -26,6 +28,7 @@ import { fdLimit, rerunWithMoreFiles } from './fd-limit.ts';
 import { Child } from './ipc.ts';
 import { type Environment, type Measurement, measure } from './measure.ts';
 import { testMessage } from './message.ts';
+import { OUTBOUND, runOutbound } from './outbound.ts';
 import {
   formatAuthentication,
   formatTable,
@@ -92,6 +95,16 @@ const only = [...(flags.only?.split(',') ?? []), ...positionals];
 if (flags.generator !== 'lean' && flags.generator !== 'classic')
   throw new Error(`--generator must be lean or classic, not ${flags.generator}`);
 const generator = flags.generator;
+// The outbound scenario has its own processes, receiver and table (outbound.ts): run when named,
+// and alone when it is the only one named.
+if (only.includes(OUTBOUND)) {
+  const passed = await runOutbound({
+    quick: flags.quick,
+    repeat: Math.max(1, Number.parseInt(flags.repeat, 10) || 1),
+  });
+  if (only.every((name) => name === OUTBOUND)) process.exit(passed ? 0 : 1);
+  if (!passed) process.exitCode = 1;
+}
 const profileDir = flags.profile ? flags['profile-dir'] : null;
 
 const IDLE_FD_MARGIN = 500;
@@ -114,7 +127,7 @@ const functionServer = new Child<{ port: number }>(
     env: { ...process.env, BENCH_SECRET: secret },
   },
 );
-let exitCode = 0;
+let exitCode = process.exitCode === 1 ? 1 : 0;
 // The checks-on target asks a DNS server of the bench's own, on loopback, never the system's.
 const needsDns = scenarios.some((s) =>
   targets.some((t) => t.name === 'mxhook-auth' && runsOn(t, s)),

@@ -77,7 +77,7 @@ describe('admin HTTP', () => {
     const stopping = bridge.stop();
     expect(await get(`${bridge.adminUrl}/readyz`)).toMatchObject({
       status: 503,
-      text: 'draining\n',
+      text: 'not ready\n',
     });
     // Still alive: the process is working, just not taking new mail.
     expect((await get(`${bridge.adminUrl}/healthz`)).status).toBe(200);

@@ -27,7 +27,13 @@ function configError(run: () => unknown): ConfigError {
 describe('loadConfig defaults', () => {
   it('fills every field from the defaults', () => {
     const config = loadConfig({ env: {}, requireFunctionUrl: false });
-    expect({ ...config, trustedProxies: null, allowNetworks: null, denyNetworks: null }).toEqual({
+    expect({
+      ...config,
+      trustedProxies: null,
+      allowNetworks: null,
+      denyNetworks: null,
+      relayNetworks: null,
+    }).toEqual({
       listen: [
         {
           host: '127.0.0.1',
@@ -69,6 +75,14 @@ describe('loadConfig defaults', () => {
       dnsServers: [],
       authChecks: ['rdns', 'spf', 'sender', 'dkim', 'dmarc', 'arc'],
       dnsTimeoutMs: 5_000,
+      queue: null,
+      relayNetworks: null,
+      deliveryConcurrency: 20,
+      retryMinMs: 300_000,
+      retryMaxMs: 4_000_000,
+      queueLifetimeMs: 432_000_000,
+      dkimSign: [],
+      deliveryPort: 25,
       auth: 'off',
       authUsersPath: null,
       authAllowInsecure: false,

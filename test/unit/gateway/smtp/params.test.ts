@@ -115,3 +115,49 @@ describe('checkRcptParams', () => {
     expect(wire(checkRcptParams({ XFOO: true }))).toBe('555 5.5.4 Unsupported parameter XFOO\r\n');
   });
 });
+
+describe('DSN parameters when DSN is offered (an outbound queue is set)', () => {
+  it('accepts RET=FULL/HDRS and ENVID xtext of at most 100 characters (RFC 3461 §4.3, §4.4)', () => {
+    const accepted: Readonly<Record<string, string>>[] = [
+      { RET: 'FULL' },
+      { RET: 'hdrs' },
+      { ENVID: 'QQ314159+2Bx' },
+    ];
+    for (const params of accepted) {
+      expect(checkMailParams(params, MAX, true)).toEqual({
+        declaredSizeBytes: null,
+        smtputf8: false,
+      });
+    }
+  });
+
+  it.each([
+    [{ RET: 'ALL' }, '501 5.5.4 Syntax error: RET must be FULL or HDRS\r\n'],
+    [{ RET: true }, '501 5.5.4 Syntax error: RET must be FULL or HDRS\r\n'],
+    [{ ENVID: 'a=b' }, '501 5.5.4 Syntax error: ENVID must be xtext of at most 100 characters\r\n'],
+    [
+      { ENVID: 'x'.repeat(101) },
+      '501 5.5.4 Syntax error: ENVID must be xtext of at most 100 characters\r\n',
+    ],
+  ] as const)('refuses MAIL %o', (params, reply) => {
+    expect(wire(checkMailParams(params, MAX, true))).toBe(reply);
+  });
+
+  it('accepts NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY, and ORCPT addr-type;xtext', () => {
+    for (const NOTIFY of ['NEVER', 'SUCCESS', 'failure,delay', 'SUCCESS,FAILURE,DELAY']) {
+      expect(checkRcptParams({ NOTIFY }, true)).toBeNull();
+    }
+    expect(checkRcptParams({ ORCPT: 'rfc822;a+40b@c.example' }, true)).toBeNull();
+  });
+
+  it.each([
+    [{ NOTIFY: 'NEVER,SUCCESS' }, 'NOTIFY must be NEVER'],
+    [{ NOTIFY: 'SUCCESS,SUCCESS' }, 'NOTIFY must be NEVER'],
+    [{ NOTIFY: 'ALWAYS' }, 'NOTIFY must be NEVER'],
+    [{ ORCPT: 'a@b.example' }, 'ORCPT must be addr-type;xtext'],
+    [{ ORCPT: 'rfc822;a b' }, 'ORCPT must be addr-type;xtext'],
+    [{ SIZE: '10' }, 'Unsupported parameter SIZE'],
+  ] as const)('refuses RCPT %o', (params, text) => {
+    expect(wire(checkRcptParams(params, true))).toContain(text);
+  });
+});

@@ -1,0 +1,242 @@
+// The delivery workers: claim what is due in the queue, deliver it recipient group by recipient
+// group (one message, one destination domain, one SMTP transaction), and record each recipient's
+// outcome: delivered, retried later with capped backoff, or returned to its sender (RFC 3464).
+// Up to `concurrency` groups are in delivery at once; idle, the runner polls once a second and
+// wakes at once when the queue says new work arrived.
+import type { Logger } from 'pino';
+import type { GatewayObserver } from '../server/observer.ts';
+import { noticeFor } from './bounce-policy.ts';
+import { buildDsn, EXPIRED_STATUS } from './dsn.ts';
+import type { DeliveryReport, DeliveryRequest, RecipientResult } from './mx-delivery.ts';
+import type { AttemptOutcome, Claim, MessageRecord, OutboundQueue } from './queue.ts';
+import { nextAttempt } from './retry-schedule.ts';
+
+export interface DeliveryRunnerOptions {
+  readonly queue: OutboundQueue;
+  /** Delivers one group; never rejects (every failure is a per-recipient result). */
+  readonly deliver: (request: DeliveryRequest) => Promise<DeliveryReport>;
+  /** This runner's name in the queue's leases: unique per process. */
+  readonly owner: string;
+  readonly concurrency: number;
+  readonly retry: { readonly minMs: number; readonly maxMs: number; readonly lifetimeMs: number };
+  /** Our host name: the reporting MTA of the notices we send. */
+  readonly hostname: string;
+  /** How long a claim is held before another worker may take it over (a crashed one's). */
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+  /** Told each recipient's outcome, for metrics. */
+  readonly observer?: Pick<GatewayObserver, 'deliveryAttempt'>;
+}
+
+/** A claim outlives the slowest delivery: connects, TLS and a 25 MiB DATA at a slow peer. */
+const DEFAULT_LEASE_MS = 15 * 60_000;
+const DEFAULT_POLL_MS = 1_000;
+
+interface Group {
+  readonly messageId: string;
+  readonly domain: string;
+  readonly addresses: string[];
+}
+
+export class DeliveryRunner {
+  readonly #options: DeliveryRunnerOptions;
+  readonly #now: () => number;
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #stopping = false;
+  #polling = false;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(options: DeliveryRunnerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#options.queue.onWork(() => this.#poll());
+    this.#poll();
+  }
+
+  /**
+   * Claims nothing more, and waits up to `graceMs` for the deliveries in progress. What is not
+   * finished then stays leased in the queue and is delivered after the lease runs out, by the
+   * next start or by another node.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#unsubscribe?.();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#inFlight]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Deliveries in progress now. */
+  get busy(): number {
+    return this.#inFlight.size;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopping) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#poll(), delayMs);
+    this.#timer.unref();
+  }
+
+  #poll(): void {
+    if (this.#stopping || this.#polling) return;
+    const free = this.#options.concurrency - this.#inFlight.size;
+    if (free <= 0) return; // a finishing group polls again
+    this.#polling = true;
+    void this.#claimAndDeliver(free).finally(() => {
+      this.#polling = false;
+    });
+  }
+
+  async #claimAndDeliver(free: number): Promise<void> {
+    const { queue, owner, log } = this.#options;
+    let claims: readonly Claim[];
+    try {
+      // Several recipients make one group: claim more than there are free workers.
+      claims = await queue.claim(owner, free * 10, this.#now(), this.#leaseMs());
+    } catch (error) {
+      log.error({ err: error }, 'queue claim failed');
+      this.#schedule(this.#pollMs());
+      return;
+    }
+    if (claims.length === 0) {
+      this.#schedule(this.#pollMs());
+      return;
+    }
+    for (const group of groupsOf(claims)) {
+      const work = this.#deliverGroup(group).catch((error: unknown) =>
+        log.error({ err: error, messageId: group.messageId }, 'delivery failed unexpectedly'),
+      );
+      this.#inFlight.add(work);
+      void work.finally(() => {
+        this.#inFlight.delete(work);
+        this.#poll();
+      });
+    }
+    this.#schedule(0);
+  }
+
+  async #deliverGroup(group: Group): Promise<void> {
+    const { queue, owner, log } = this.#options;
+    const message = await queue.message(group.messageId);
+    if (message === null) return; // removed meanwhile (mxhook queue delete)
+    const body = await queue.body(group.messageId);
+    const recipients = message.recipients.filter((r) => group.addresses.includes(r.address));
+    const report = await this.#options.deliver({
+      domain: group.domain,
+      sender: message.sender,
+      recipients,
+      body,
+      sizeBytes: message.sizeBytes,
+      ...(message.envelopeId === null ? {} : { envelopeId: message.envelopeId }),
+      returnContent: message.returnContent,
+      smtputf8: message.smtputf8,
+      eightBit: message.eightBit,
+    });
+    const outcomes = report.results.map(
+      (result) => [result, this.#outcomeOf(message, result)] as const,
+    );
+    for (const [result, outcome] of outcomes) {
+      log.info(
+        {
+          queueId: message.id,
+          rcpt: result.address,
+          outcome: outcome.kind,
+          reply: result.reply,
+          host: report.host,
+          address: report.address,
+          tls: report.tls,
+        },
+        'delivery attempt',
+      );
+      this.#options.observer?.deliveryAttempt?.(outcome.kind);
+    }
+    // Notices first: they need the message, which the last final outcome removes.
+    await this.#notify(message, body, report, outcomes);
+    for (const [result, outcome] of outcomes) {
+      await queue.record(owner, message.id, result.address, outcome);
+    }
+  }
+
+  #outcomeOf(message: MessageRecord, result: RecipientResult): AttemptOutcome {
+    if (result.kind !== 'deferred') return { kind: result.kind, reply: result.reply };
+    const attempts =
+      (message.recipients.find((r) => r.address === result.address)?.attempts ?? 0) + 1;
+    const next = nextAttempt(this.#options.retry, attempts, message.createdAt, this.#now());
+    return next.kind === 'expired'
+      ? { kind: 'expired', reply: result.reply }
+      : { kind: 'deferred', reply: result.reply, retryAt: next.at };
+  }
+
+  /** Queues the delivery status notifications the sender asked for (or gets by default). */
+  async #notify(
+    message: MessageRecord,
+    body: readonly Buffer[],
+    report: DeliveryReport,
+    outcomes: readonly (readonly [RecipientResult, AttemptOutcome])[],
+  ): Promise<void> {
+    const reported = outcomes.flatMap(([result, outcome]) => {
+      const event =
+        outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'deferred' ? null : 'failed';
+      const recipient = message.recipients.find((r) => r.address === result.address);
+      if (event === null || recipient === undefined) return [];
+      return noticeFor(message.sender, recipient, event) ? [{ recipient, event, outcome }] : [];
+    });
+    if (reported.length === 0) return;
+    const notice = await buildDsn({
+      hostname: this.#options.hostname,
+      message,
+      body,
+      recipients: reported.map(({ recipient, outcome }) => ({
+        recipient,
+        action: outcome.kind === 'delivered' ? 'delivered' : 'failed',
+        reply: outcome.reply,
+        ...(outcome.kind === 'expired' ? { status: EXPIRED_STATUS } : {}),
+        ...(report.host === null ? {} : { remoteMta: report.host }),
+        lastAttemptAt: this.#now(),
+      })),
+      now: this.#now(),
+    });
+    await this.#options.queue.enqueue({
+      sender: notice.sender,
+      recipients: [{ address: notice.recipient }],
+      body: [notice.body],
+      eightBit: notice.eightBit,
+      origin: `dsn:${message.id}`,
+    });
+  }
+
+  #leaseMs(): number {
+    return this.#options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  #pollMs(): number {
+    return this.#options.pollMs ?? DEFAULT_POLL_MS;
+  }
+}
+
+/** Claims grouped by message and recipient domain: one SMTP transaction each. */
+function groupsOf(claims: readonly Claim[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const claim of claims) {
+    const domain = claim.address.slice(claim.address.lastIndexOf('@') + 1).toLowerCase();
+    const key = `${claim.messageId} ${domain}`;
+    const group = groups.get(key);
+    if (group === undefined) {
+      groups.set(key, { messageId: claim.messageId, domain, addresses: [claim.address] });
+    } else group.addresses.push(claim.address);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,462 @@
+// The embedded outbound queue: state in node:sqlite (`<dir>/queue.sqlite`, WAL, synchronous=FULL,
+// so a COMMIT is on disk when it returns), bodies in a content-addressed spool (`<dir>/spool/`).
+// One process owns a directory, and the database's exclusive lock enforces it: a second process
+// (an overlapping restart) would otherwise sweep as stray a body the first has written but not
+// committed yet. The lock goes with the process, kill -9 included. The sqlite calls are
+// synchronous and short; being synchronous, no two of this queue's transactions ever interleave,
+// which is what keeps the spool's "is this body still referenced" check exact (spool.ts).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Logger } from 'pino';
+import { queueId, uniqueRecipients } from './new-message.ts';
+import type {
+  AttemptOutcome,
+  Claim,
+  MessageRecord,
+  NewMessage,
+  OutboundQueue,
+  QueueStats,
+  RecipientRecord,
+  RecipientRequest,
+  RecipientState,
+} from './queue.ts';
+import { Spool } from './spool.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  sender TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  body_hash TEXT NOT NULL,
+  return_content TEXT NOT NULL,
+  envelope_id TEXT,
+  smtputf8 INTEGER NOT NULL,
+  eight_bit INTEGER NOT NULL,
+  origin TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_body ON messages (body_hash);
+-- id grows with insertion, so ORDER BY id is oldest message first, then recipients in order.
+CREATE TABLE IF NOT EXISTS recipients (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  notify TEXT,
+  original_recipient TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_result TEXT,
+  owner TEXT,
+  lease_until INTEGER,
+  UNIQUE (message_id, address)
+);
+CREATE INDEX IF NOT EXISTS recipients_queued ON recipients (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS recipients_leased ON recipients (state, lease_until);
+`;
+
+const SCHEMA_VERSION = 1;
+const OPEN_WAIT_MS = 2_000;
+const NOT_FINAL = `state IN ('queued', 'delivering')`;
+
+interface MessageRow {
+  readonly id: string;
+  readonly sender: string;
+  readonly created_at: number;
+  readonly size_bytes: number;
+  readonly body_hash: string;
+  readonly return_content: 'full' | 'headers';
+  readonly envelope_id: string | null;
+  readonly smtputf8: number;
+  readonly eight_bit: number;
+  readonly origin: string;
+}
+
+interface RecipientRow {
+  readonly message_id: string;
+  readonly address: string;
+  readonly notify: string | null;
+  readonly original_recipient: string | null;
+  readonly state: RecipientState;
+  readonly attempts: number;
+  readonly next_attempt_at: number | null;
+  readonly last_result: string | null;
+}
+
+interface ClaimRow {
+  readonly id: number;
+  readonly message_id: string;
+  readonly address: string;
+  readonly attempts: number;
+  readonly lease_until: number;
+}
+
+export interface EmbeddedQueueOptions {
+  readonly log?: Logger;
+}
+
+/** An enqueue whose body is stored, waiting for its commit. */
+interface PendingInsert {
+  readonly message: NewMessage;
+  readonly hash: string;
+  readonly resolve: (id: string) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** An outcome to record, waiting for its commit. */
+interface PendingOutcome {
+  readonly owner: string;
+  readonly messageId: string;
+  readonly address: string;
+  readonly outcome: AttemptOutcome;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class EmbeddedQueue implements OutboundQueue {
+  readonly #db: DatabaseSync;
+  readonly #spool: Spool;
+  readonly #log: Logger | undefined;
+  readonly #listeners = new Set<() => void>();
+  /** Enqueues whose bodies are on disk, waiting for the next commit. */
+  #pending: PendingInsert[] = [];
+  /** Outcomes waiting for the next commit. */
+  #pendingOutcomes: PendingOutcome[] = [];
+
+  private constructor(db: DatabaseSync, spool: Spool, log: Logger | undefined) {
+    this.#db = db;
+    this.#spool = spool;
+    this.#log = log;
+  }
+
+  /** Opens the queue in `dir` (created if missing), sweeping bodies a crash left unreferenced. */
+  static async open(dir: string, options: EmbeddedQueueOptions = {}): Promise<EmbeddedQueue> {
+    await mkdir(dir, { recursive: true });
+    // The busy timeout only matters to a second process waiting for the owner to let go.
+    const db = new DatabaseSync(join(dir, 'queue.sqlite'), { timeout: OPEN_WAIT_MS });
+    try {
+      db.exec(
+        'PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;',
+      );
+      // A write (user_version marks the schema) takes the exclusive lock now, not at the first
+      // enqueue.
+      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      // The lock makes this process the queue's only user, so any lease still held belongs to
+      // one that died (kill -9, a crash) mid-delivery: due again now, not when the lease runs out.
+      db.exec(
+        `UPDATE recipients SET state = 'queued', owner = NULL, lease_until = NULL
+         WHERE state = 'delivering'`,
+      );
+      const referenced = db.prepare('SELECT 1 FROM messages WHERE body_hash = ? LIMIT 1');
+      const spool = await Spool.open(
+        join(dir, 'spool'),
+        (hash) => referenced.get(hash) !== undefined,
+      );
+      return new EmbeddedQueue(db, spool, options.log);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Stores the body (fsynced), then waits for the next commit, which every enqueue whose body is
+   * on disk by then shares: one transaction and one fsync of the log for all of them, rather than
+   * one each, which under load held the event loop for the whole burst.
+   */
+  async enqueue(message: NewMessage): Promise<string> {
+    if (message.recipients.length === 0) throw new Error('a queued message needs a recipient');
+    const hash = await this.#spool.store(message.body);
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        this.#pending.push({ message, hash, resolve, reject });
+        if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
+      });
+    } finally {
+      this.#spool.release(hash);
+    }
+  }
+
+  #commitPending(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    const now = Date.now();
+    const ids = batch.map(() => queueId());
+    try {
+      this.#transaction(() => {
+        for (const [index, entry] of batch.entries()) this.#insert(ids[index]!, entry, now);
+      });
+    } catch {
+      // One message the database refuses must not fail the others: each on its own, then.
+      for (const [index, entry] of batch.entries()) {
+        try {
+          this.#transaction(() => this.#insert(ids[index]!, entry, now));
+          entry.resolve(ids[index]!);
+        } catch (error) {
+          entry.reject(error);
+        }
+      }
+      this.#wake();
+      return;
+    }
+    for (const [index, entry] of batch.entries()) entry.resolve(ids[index]!);
+    this.#wake();
+  }
+
+  #insert(id: string, { message, hash }: PendingInsert, now: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO messages (id, sender, created_at, size_bytes, body_hash, return_content,
+           envelope_id, smtputf8, eight_bit, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        message.sender,
+        now,
+        message.body.reduce((sum, piece) => sum + piece.length, 0),
+        hash,
+        message.returnContent ?? 'headers',
+        message.envelopeId ?? null,
+        message.smtputf8 ? 1 : 0,
+        message.eightBit ? 1 : 0,
+        message.origin,
+      );
+    // One statement for every recipient (json_each), not one per recipient.
+    this.#db
+      .prepare(
+        `INSERT INTO recipients (message_id, address, notify, original_recipient, state,
+           next_attempt_at)
+         SELECT ?, value ->> 'address', value ->> 'notify', value ->> 'originalRecipient',
+           'queued', ? FROM json_each(?) ORDER BY key`,
+      )
+      .run(id, now, JSON.stringify(uniqueRecipients(message.recipients)));
+  }
+
+  async claim(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+  ): Promise<readonly Claim[]> {
+    // SQLite reads a negative LIMIT as no limit at all.
+    if (limit <= 0) return [];
+    // One statement, so atomic by itself; RETURNING has no order, hence the sort.
+    const rows = this.#db
+      .prepare(
+        `UPDATE recipients SET state = 'delivering', owner = ?, lease_until = ?
+         WHERE id IN (SELECT id FROM recipients
+           WHERE (state = 'queued' AND next_attempt_at <= ?)
+              OR (state = 'delivering' AND lease_until < ?)
+           ORDER BY id LIMIT ?)
+         RETURNING id, message_id, address, attempts, lease_until`,
+      )
+      .all(owner, now + leaseMs, now, now, limit) as unknown as readonly ClaimRow[];
+    return [...rows]
+      .sort((a, b) => a.id - b.id)
+      .map((row) => ({
+        messageId: row.message_id,
+        address: row.address,
+        attempts: row.attempts,
+        leaseUntil: row.lease_until,
+      }));
+  }
+
+  async body(messageId: string): Promise<readonly Buffer[]> {
+    const row = this.#db.prepare('SELECT body_hash FROM messages WHERE id = ?').get(messageId) as
+      | { readonly body_hash: string }
+      | undefined;
+    if (row === undefined) throw new Error(`no queued message ${messageId}`);
+    return this.#spool.read(row.body_hash);
+  }
+
+  async message(messageId: string): Promise<MessageRecord | null> {
+    const row = this.#db.prepare('SELECT * FROM messages WHERE id = ?').get(messageId);
+    return row === undefined ? null : this.#record(row as unknown as MessageRow);
+  }
+
+  /**
+   * Waits for the next commit, which every outcome recorded in the meantime shares (one fsync
+   * for all of them, as for enqueue): deliveries finish in bursts, and one commit each held the
+   * event loop through every fsync.
+   */
+  async record(
+    owner: string,
+    messageId: string,
+    address: string,
+    outcome: AttemptOutcome,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pendingOutcomes.push({ owner, messageId, address, outcome, resolve, reject });
+      if (this.#pendingOutcomes.length === 1) setImmediate(() => this.#commitOutcomes());
+    });
+  }
+
+  #commitOutcomes(): void {
+    const batch = this.#pendingOutcomes;
+    this.#pendingOutcomes = [];
+    const removed: string[] = [];
+    try {
+      this.#transaction(() => {
+        for (const entry of batch) {
+          const body = this.#apply(entry);
+          if (body !== null) removed.push(body);
+        }
+      });
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+      return;
+    }
+    // Only once the commit is durable: a body deleted first could outlive its message's row.
+    for (const body of removed) this.#spool.discard(body);
+    for (const entry of batch) entry.resolve();
+  }
+
+  /** One outcome, inside the batch's transaction; the body to delete once it commits, or null. */
+  #apply({ owner, messageId, address, outcome }: PendingOutcome): string | null {
+    const deferred = outcome.kind === 'deferred';
+    const { changes } = this.#db
+      .prepare(
+        `UPDATE recipients SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
+           last_result = ?, owner = NULL, lease_until = NULL
+         WHERE message_id = ? AND address = ? AND owner = ? AND state = 'delivering'`,
+      )
+      .run(
+        deferred ? 'queued' : outcome.kind,
+        // An expiry is the lifetime running out, not an attempt at delivery.
+        outcome.kind === 'expired' ? 0 : 1,
+        deferred ? outcome.retryAt : null,
+        outcome.reply,
+        messageId,
+        address,
+        owner,
+      );
+    if (changes === 0 || deferred) return null;
+    const open = this.#db
+      .prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND ${NOT_FINAL} LIMIT 1`)
+      .get(messageId);
+    return open === undefined ? this.#delete(messageId) : null;
+  }
+
+  async retryNow(messageId: string, now: number): Promise<boolean> {
+    const exists = this.#db.prepare('SELECT 1 FROM messages WHERE id = ?').get(messageId);
+    if (exists === undefined) return false;
+    // A delivering recipient keeps its lease: making it due would hand it to a second worker.
+    this.#db
+      .prepare(
+        `UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND state = 'queued'`,
+      )
+      .run(now, messageId);
+    this.#wake();
+    return true;
+  }
+
+  async remove(messageId: string): Promise<boolean> {
+    let hash: string | null = null;
+    this.#transaction(() => {
+      hash = this.#delete(messageId);
+    });
+    if (hash === null) return false;
+    this.#spool.discard(hash);
+    return true;
+  }
+
+  async list(limit: number): Promise<readonly MessageRecord[]> {
+    // A message whose recipients are all final is deleted, so every row here has one not final.
+    const rows = this.#db.prepare('SELECT * FROM messages ORDER BY seq LIMIT ?').all(limit);
+    return (rows as unknown as MessageRow[]).map((row) => this.#record(row));
+  }
+
+  async stats(now: number): Promise<QueueStats> {
+    const row = this.#db
+      .prepare(
+        `SELECT (SELECT count(*) FROM recipients WHERE ${NOT_FINAL}) AS pending,
+                (SELECT min(created_at) FROM messages) AS oldest`,
+      )
+      .get() as { readonly pending: number; readonly oldest: number | null };
+    return { pending: row.pending, oldestAgeMs: row.oldest === null ? null : now - row.oldest };
+  }
+
+  onWork(listener: () => void): () => void {
+    // A wrapper per subscription, so the same function subscribed twice unsubscribes once.
+    const entry = (): void => listener();
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  async writable(): Promise<boolean> {
+    return this.#db.isOpen && (await this.#spool.writable());
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Deletes the message and its recipients; returns its body's hash (null if there was none). */
+  #delete(messageId: string): string | null {
+    const row = this.#db
+      .prepare('DELETE FROM messages WHERE id = ? RETURNING body_hash')
+      .get(messageId) as { readonly body_hash: string } | undefined;
+    if (row === undefined) return null;
+    this.#db.prepare('DELETE FROM recipients WHERE message_id = ?').run(messageId);
+    return row.body_hash;
+  }
+
+  #record(row: MessageRow): MessageRecord {
+    const recipients = this.#db
+      .prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id')
+      .all(row.id) as unknown as RecipientRow[];
+    return {
+      id: row.id,
+      sender: row.sender,
+      createdAt: row.created_at,
+      sizeBytes: row.size_bytes,
+      returnContent: row.return_content,
+      envelopeId: row.envelope_id,
+      smtputf8: row.smtputf8 === 1,
+      eightBit: row.eight_bit === 1,
+      origin: row.origin,
+      recipients: recipients.map(recipientRecord),
+    };
+  }
+
+  #transaction(work: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      work();
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Called after a commit: a listener's failure must not turn a stored message into a 451. */
+  #wake(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.#log?.error({ err: error }, 'outbound queue work listener failed');
+      }
+    }
+  }
+}
+
+function recipientRecord(row: RecipientRow): RecipientRecord {
+  const notify = row.notify === null ? undefined : (JSON.parse(row.notify) as string[]);
+  return {
+    address: row.address,
+    ...(notify === undefined ? {} : { notify: notify as RecipientRequest['notify'] }),
+    ...(row.original_recipient === null ? {} : { originalRecipient: row.original_recipient }),
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt:
+      row.state === 'queued' || row.state === 'delivering' ? row.next_attempt_at : null,
+    lastResult: row.last_result,
+  };
+}
+
+/** A recipient is named by (message id, address), so an address given twice is delivered once. */

@@ -1,0 +1,349 @@
+// Delivers one group of recipients of one message (one message, one destination domain) to the
+// domain's MX hosts, as an MTA does (RFC 5321 §5.1): hosts in preference order, each host's
+// addresses in turn, until one takes the transaction; every recipient comes back delivered,
+// deferred or failed with the reply that decided it.
+//
+// This file walks the addresses and sets up sessions (connection, greeting, EHLO, STARTTLS);
+// smtp-transaction.ts runs the transactions over them, and session-pool.ts keeps them for reuse.
+//
+// Policies, as production MTAs have them:
+// - STARTTLS whenever offered; the certificate is not verified first (RFC 7435: opportunistic
+//   encryption beats none) but `authorized` records whether it would have passed. A host that
+//   refuses STARTTLS with an error reply is used in clear (nodemailer's opportunisticTLS), as it
+//   would be had it not offered it; a host whose TLS handshake fails is never used in clear on that
+//   connection, nor reconnected to without TLS: it counts as a failed host, and the next is tried.
+// - A failure before the recipients are answered (no connection, a greeting, EHLO or STARTTLS
+//   failure, a 4xx to MAIL, 421 anywhere, a lost connection, a timeout) moves the recipients on to
+//   the next address; a 5xx to MAIL fails them all; RCPT and DATA replies decide per recipient.
+import { connect as connectTcp, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { Logger } from 'pino';
+import type { Resolve } from '../authentication/resolve.ts';
+import { type MxHost, mxHosts } from './mx-hosts.ts';
+import type { RecipientRequest } from './queue.ts';
+import { QUIT_MS, type Session, SessionPool } from './session-pool.ts';
+import {
+  badAddressReply,
+  everyone,
+  internals,
+  refusal,
+  sessionFailure,
+  settles,
+  type Target,
+  transact,
+  transactionGroups,
+  unsendableReply,
+} from './smtp-transaction.ts';
+
+export interface DeliveryRequest {
+  readonly domain: string;
+  /** `""`: the null sender. */
+  readonly sender: string;
+  readonly recipients: readonly RecipientRequest[];
+  readonly body: readonly Buffer[];
+  readonly sizeBytes: number;
+  readonly envelopeId?: string;
+  readonly returnContent?: 'full' | 'headers';
+  readonly smtputf8?: boolean;
+  readonly eightBit?: boolean;
+}
+
+export interface RecipientResult {
+  readonly address: string;
+  readonly kind: 'delivered' | 'deferred' | 'failed';
+  /** The reply that decided it, as the host said it (`550 5.1.1 <x@y>: no such user`), or ours. */
+  readonly reply: string;
+}
+
+export interface TlsDetails {
+  /** `TLSv1.3`. */
+  readonly version: string;
+  readonly cipher: string;
+  /** Whether the certificate chain and the MX host name would have passed verification. */
+  readonly authorized: boolean;
+}
+
+export interface DeliveryReport {
+  /** One per requested recipient, in the request's order. */
+  readonly results: readonly RecipientResult[];
+  /** The MX host and address last tried (the one that took the message, if any took it). */
+  readonly host: string | null;
+  readonly address: string | null;
+  /** The last session's TLS; null in clear or when no session was set up. */
+  readonly tls: TlsDetails | null;
+}
+
+export interface MxDeliveryOptions {
+  readonly resolve: Resolve;
+  /** Our name, for EHLO. */
+  readonly hostname: string;
+  /** The SMTP port of every MX host (MXHOOK_DELIVERY_PORT): 25 but in tests. */
+  readonly port: number;
+  /** How long a TCP connection may take to open; default 30 s (Postfix's smtp_connect_timeout). */
+  readonly connectTimeoutMs?: number;
+  /** Connections open at once to one MX address, busy or idle; default 2. */
+  readonly perDestinationConcurrency?: number;
+  readonly log?: Logger;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+const DEFAULT_CONCURRENCY = 2;
+/** The greeting, EHLO and STARTTLS together: RFC 5321 §4.5.3.2.1 gives the greeting 5 minutes. */
+const SETUP_TIMEOUT_MS = 300_000;
+/** Silence that ends a session: the reply to the final dot may take 10 min (RFC 5321 §4.5.3.2.6). */
+const INACTIVITY_TIMEOUT_MS = 600_000;
+/** Addresses tried per delivery (Postfix's smtp_mx_address_limit): dead hosts cost a timeout each. */
+const MAX_ADDRESSES_TRIED = 5;
+
+/** What one address made of the recipients given to it. */
+interface Attempt {
+  /** Final for this delivery: delivered, failed, or deferred by the host's own reply. */
+  readonly results: readonly RecipientResult[];
+  /** Not answered: for the next address. */
+  readonly pending: readonly RecipientRequest[];
+  readonly reply: string;
+  readonly tls: TlsDetails | null;
+}
+
+/** No session could be set up with an address; `reply` (a 4xx) says why, for the recipients. */
+class NoSession extends Error {
+  readonly reply: string;
+
+  constructor(reply: string) {
+    super(reply);
+    this.reply = reply;
+  }
+}
+
+export class MxDelivery {
+  readonly #options: MxDeliveryOptions;
+  readonly #pool: SessionPool;
+  #closed = false;
+
+  constructor(options: MxDeliveryOptions) {
+    this.#options = options;
+    this.#pool = new SessionPool(options.perDestinationConcurrency ?? DEFAULT_CONCURRENCY);
+  }
+
+  /** Never rejects: whatever goes wrong ends up in the recipients' results. */
+  async deliver(request: DeliveryRequest): Promise<DeliveryReport> {
+    try {
+      return await this.#deliver(request);
+    } catch (error) {
+      this.#options.log?.error({ err: error, domain: request.domain }, 'outbound delivery failed');
+      const reply = `451 4.3.0 Delivery failed locally: ${(error as Error).message}`;
+      return {
+        results: everyone(request.recipients, 'deferred', reply),
+        host: null,
+        address: null,
+        tls: null,
+      };
+    }
+  }
+
+  /** Closes idle connections; later deliveries defer at once, those under way finish. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#pool.close();
+  }
+
+  async #deliver(request: DeliveryRequest): Promise<DeliveryReport> {
+    const results = new Map<string, RecipientResult>();
+    const unsendable = unsendableReply(request);
+    let pending: readonly RecipientRequest[] = request.recipients.filter((recipient) => {
+      const reply = unsendable ?? badAddressReply(recipient.address);
+      if (reply !== null) results.set(recipient.address, failed(recipient.address, reply));
+      return reply === null;
+    });
+    let report: Omit<DeliveryReport, 'results'> = { host: null, address: null, tls: null };
+    let reply = '451 4.3.2 Delivery is shutting down';
+    if (pending.length > 0 && !this.#closed) {
+      const destination = await mxHosts(request.domain, this.#options.resolve);
+      if (destination.kind === 'hosts') {
+        for (const target of targets(destination.hosts)) {
+          if (this.#closed) break;
+          const attempt = await this.#attempt(target, request, pending);
+          for (const result of attempt.results) results.set(result.address, result);
+          pending = attempt.pending;
+          reply = attempt.reply;
+          report = { ...target, tls: attempt.tls };
+          if (pending.length === 0) break;
+        }
+      } else {
+        for (const { address } of pending) {
+          results.set(address, { address, kind: destination.kind, reply: destination.reply });
+        }
+        pending = [];
+      }
+    }
+    for (const { address } of pending) results.set(address, { address, kind: 'deferred', reply });
+    return {
+      ...report,
+      results: request.recipients.map(({ address }) => results.get(address) as RecipientResult),
+    };
+  }
+
+  /** One address: a session, the checks against what it announced, then the transactions. */
+  async #attempt(
+    target: Target,
+    request: DeliveryRequest,
+    recipients: readonly RecipientRequest[],
+  ): Promise<Attempt> {
+    let session: Session;
+    let reused: boolean;
+    try {
+      ({ session, reused } = await this.#session(target));
+    } catch (error) {
+      if (!(error instanceof NoSession)) throw error;
+      const { reply } = error;
+      this.#log(target, request, { reply, tls: null, reused: false });
+      return { results: [], pending: recipients, reply, tls: null };
+    }
+    const results: RecipientResult[] = [];
+    let pending = recipients;
+    const refused = refusal(session.connection, request, target);
+    // Every path below sets it: there is at least one recipient, so at least one transaction.
+    let reply = refused ?? '';
+    if (refused !== null) {
+      results.push(...everyone(recipients, 'failed', refused));
+      pending = [];
+    } else {
+      for (const group of transactionGroups(recipients, internals(session.connection))) {
+        const outcome = await transact(session.connection, request, group, target);
+        reply = outcome.reply;
+        // A host that failed mid-session gets no more of this delivery: the next address gets
+        // this group and those not sent yet.
+        if (outcome.results === null) {
+          session.connection.close();
+          break;
+        }
+        results.push(...outcome.results);
+        pending = pending.filter((recipient) => !group.includes(recipient));
+      }
+    }
+    this.#pool.release(session.key, session);
+    this.#log(target, request, { reply, tls: session.tls, reused });
+    return { results, pending, reply, tls: session.tls };
+  }
+
+  /**
+   * A session to `target`: an idle one, reset with RSET, or a new one. Rejects with NoSession
+   * when none could be set up; the slot is given back then.
+   */
+  async #session(target: Target): Promise<{ session: Session; reused: boolean }> {
+    const key = `${target.host} ${target.address}`;
+    const idle = await this.#pool.acquire(key);
+    if (idle !== null) {
+      const reset = await settles<boolean>(idle.connection, (done) =>
+        idle.connection.reset(done),
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (reset) return { session: idle, reused: true };
+      idle.connection.close();
+    }
+    try {
+      return { session: await this.#open(target, key), reused: false };
+    } catch (error) {
+      this.#pool.release(key, null);
+      throw error;
+    }
+  }
+
+  async #open(target: Target, key: string): Promise<Session> {
+    const { port, hostname } = this.#options;
+    let socket: Socket;
+    try {
+      socket = await connect(target.address, port, this.#options.connectTimeoutMs);
+    } catch (error) {
+      throw new NoSession(sessionFailure(error, target, 'connect'));
+    }
+    const connection = new SMTPConnection({
+      // Our own TCP connection, so that connecting has its own timeout; nodemailer's
+      // connectionTimeout then covers the greeting, EHLO and STARTTLS.
+      connection: socket,
+      host: target.address,
+      port,
+      name: hostname,
+      servername: target.host,
+      opportunisticTLS: true,
+      tls: { rejectUnauthorized: false, servername: target.host },
+      connectionTimeout: SETUP_TIMEOUT_MS,
+      greetingTimeout: SETUP_TIMEOUT_MS,
+      socketTimeout: INACTIVITY_TIMEOUT_MS,
+      socketCloseTimeout: QUIT_MS,
+    });
+    // Every failure also reaches the call that was waiting; unheard, the event would throw.
+    connection.on('error', () => {});
+    try {
+      await settles(connection, (done) => connection.connect(done));
+    } catch (error) {
+      connection.close();
+      throw new NoSession(
+        sessionFailure(error, target, connection.upgrading ? 'STARTTLS' : 'setup'),
+      );
+    }
+    return { key, connection, tls: tlsOf(connection) };
+  }
+
+  #log(
+    target: Target,
+    request: DeliveryRequest,
+    attempt: { reply: string; tls: TlsDetails | null; reused: boolean },
+  ): void {
+    this.#options.log?.info(
+      { domain: request.domain, ...target, ...attempt, recipients: request.recipients.length },
+      'outbound delivery attempt',
+    );
+  }
+}
+
+/** MX hosts' addresses in the order to try them, at most MAX_ADDRESSES_TRIED. */
+function targets(hosts: readonly MxHost[]): Target[] {
+  return hosts
+    .flatMap((host) => host.addresses.map((address) => ({ host: host.name, address })))
+    .slice(0, MAX_ADDRESSES_TRIED);
+}
+
+/** A TCP connection to `address`, or the error that stopped it (ETIMEDOUT after `timeoutMs`). */
+function connect(
+  address: string,
+  port: number,
+  timeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTcp({ host: address, port });
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(Object.assign(new Error(`no connection in ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeListener('error', fail);
+      resolve(socket);
+    });
+  });
+}
+
+function tlsOf(connection: SMTPConnection): TlsDetails | null {
+  const socket = connection._socket;
+  if (!connection.secure || !(socket instanceof TLSSocket)) return null;
+  return {
+    version: socket.getProtocol() ?? 'unknown',
+    cipher: socket.getCipher().name,
+    authorized: socket.authorized,
+  };
+}
+
+function failed(address: string, reply: string): RecipientResult {
+  return { address, kind: 'failed', reply };
+}

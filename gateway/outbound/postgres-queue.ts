@@ -1,0 +1,500 @@
+// The outbound queue in PostgreSQL, for a fleet: every node enqueues into and claims from one
+// database, bodies included (a content-addressed `bodies` table), so any node can deliver any
+// message. Tables live in the `mxhook` schema, created on open.
+//
+// - claim takes due rows with FOR UPDATE SKIP LOCKED, so two nodes never lease one recipient.
+// - A lease that ran out is due again: that is the sweeper for claims of a node that died, and
+//   the reason no other janitor exists.
+// - enqueue and retryNow NOTIFY mxhook_queue; every node LISTENs, so idle workers wake (onWork).
+// - Everything runs in transactions; enqueue resolves after COMMIT.
+import { createHash, randomBytes } from 'node:crypto';
+import pg, { type Client, type Pool, type PoolClient } from 'pg';
+import type { Logger } from 'pino';
+import { queueId, uniqueRecipients } from './new-message.ts';
+import type {
+  AttemptOutcome,
+  Claim,
+  MessageRecord,
+  NewMessage,
+  OutboundQueue,
+  QueueStats,
+  RecipientRecord,
+  RecipientRequest,
+  RecipientState,
+} from './queue.ts';
+
+const CHANNEL = 'mxhook_queue';
+/** pg_advisory_xact_lock(int, int) key for schema creation: 'mx', 'hk'; apart from body locks. */
+const SCHEMA_LOCK = [0x6d78, 0x686b] as const;
+const RELISTEN_MS = 1_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+// bigint (int8) for epoch milliseconds; recipients.id grows with insertion, so ORDER BY id is
+// oldest message first, then its recipients in order.
+const SCHEMA = `
+CREATE SCHEMA IF NOT EXISTS mxhook;
+CREATE TABLE IF NOT EXISTS mxhook.bodies (
+  hash text PRIMARY KEY,
+  body bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mxhook.messages (
+  seq bigserial NOT NULL,
+  id text PRIMARY KEY,
+  sender text NOT NULL,
+  created_at bigint NOT NULL,
+  size_bytes bigint NOT NULL,
+  body_hash text NOT NULL REFERENCES mxhook.bodies (hash),
+  return_content text NOT NULL,
+  envelope_id text,
+  smtputf8 boolean NOT NULL,
+  eight_bit boolean NOT NULL,
+  origin text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_seq ON mxhook.messages (seq);
+CREATE INDEX IF NOT EXISTS messages_body ON mxhook.messages (body_hash);
+CREATE TABLE IF NOT EXISTS mxhook.recipients (
+  id bigserial PRIMARY KEY,
+  message_id text NOT NULL REFERENCES mxhook.messages (id) ON DELETE CASCADE,
+  address text NOT NULL,
+  notify text[],
+  original_recipient text,
+  state text NOT NULL,
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint,
+  last_result text,
+  owner text,
+  lease_until bigint,
+  UNIQUE (message_id, address)
+);
+CREATE INDEX IF NOT EXISTS recipients_queued ON mxhook.recipients (next_attempt_at)
+  WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS recipients_leased ON mxhook.recipients (lease_until)
+  WHERE state = 'delivering';
+`;
+
+const NOT_FINAL = `state IN ('queued', 'delivering')`;
+
+/**
+ * A transaction-scoped advisory lock on one body: storing a reference to it and deleting it
+ * (when its last message goes) take it, so a body is never deleted under a message being
+ * enqueued with the same bytes. The key is the hash's first 64 bits.
+ */
+const LOCK_BODY = `SELECT pg_advisory_xact_lock(('x' || substr($1, 1, 16))::bit(64)::bigint)`;
+
+interface MessageRow {
+  readonly id: string;
+  readonly sender: string;
+  readonly created_at: string;
+  readonly size_bytes: string;
+  readonly return_content: 'full' | 'headers';
+  readonly envelope_id: string | null;
+  readonly smtputf8: boolean;
+  readonly eight_bit: boolean;
+  readonly origin: string;
+}
+
+interface RecipientRow {
+  readonly message_id: string;
+  readonly address: string;
+  readonly notify: string[] | null;
+  readonly original_recipient: string | null;
+  readonly state: RecipientState;
+  readonly attempts: number;
+  readonly next_attempt_at: string | null;
+  readonly last_result: string | null;
+}
+
+export interface PostgresQueueOptions {
+  readonly log?: Logger;
+}
+
+export class PostgresQueue implements OutboundQueue {
+  readonly #url: string;
+  readonly #pool: Pool;
+  readonly #log: Logger | undefined;
+  readonly #listeners = new Set<() => void>();
+  /** Tells this node's notifications from other nodes': ours wake listeners directly. */
+  readonly #node = randomBytes(8).toString('hex');
+  #listener: Client | null = null;
+  #relisten: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  private constructor(url: string, pool: Pool, log: Logger | undefined) {
+    this.#url = url;
+    this.#pool = pool;
+    this.#log = log;
+  }
+
+  /** Connects, creates the schema if absent (safe when nodes open at once) and LISTENs. */
+  static async open(url: string, options: PostgresQueueOptions = {}): Promise<PostgresQueue> {
+    // A database that does not answer fails enqueue (a 451) and /readyz instead of hanging them.
+    const pool = new pg.Pool({
+      connectionString: url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    // An idle client's error (the server restarted) must not crash the process; the next query
+    // gets a fresh connection.
+    pool.on('error', (error) =>
+      options.log?.warn({ err: error }, 'outbound queue connection lost'),
+    );
+    const queue = new PostgresQueue(url, pool, options.log);
+    try {
+      await queue.#transaction(async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...SCHEMA_LOCK]);
+        await client.query(SCHEMA);
+      });
+      await queue.#listen();
+    } catch (error) {
+      await queue.close();
+      throw error;
+    }
+    return queue;
+  }
+
+  async enqueue(message: NewMessage): Promise<string> {
+    if (message.recipients.length === 0) throw new Error('a queued message needs a recipient');
+    const hash = createHash('sha256');
+    for (const piece of message.body) hash.update(piece);
+    const bodyHash = hash.digest('hex');
+    const body = Buffer.concat(message.body);
+    const id = queueId();
+    const now = Date.now();
+    const recipients = uniqueRecipients(message.recipients);
+    await this.#transaction(async (client) => {
+      await client.query(LOCK_BODY, [bodyHash]);
+      await client.query(
+        'INSERT INTO mxhook.bodies (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING',
+        [bodyHash, body],
+      );
+      await client.query(
+        `INSERT INTO mxhook.messages (id, sender, created_at, size_bytes, body_hash,
+           return_content, envelope_id, smtputf8, eight_bit, origin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          id,
+          message.sender,
+          now,
+          body.length,
+          bodyHash,
+          message.returnContent ?? 'headers',
+          message.envelopeId ?? null,
+          message.smtputf8 ?? false,
+          message.eightBit ?? false,
+          message.origin,
+        ],
+      );
+      // One statement for every recipient; notify travels as JSON (arrays of arrays don't bind).
+      await client.query(
+        `INSERT INTO mxhook.recipients (message_id, address, notify, original_recipient, state,
+           next_attempt_at)
+         SELECT $1, r.address,
+           CASE WHEN r.notify IS NULL THEN NULL
+             ELSE ARRAY(SELECT json_array_elements_text(r.notify)) END,
+           r.original, 'queued', $2
+         FROM unnest($3::text[], $4::json[], $5::text[]) WITH ORDINALITY
+           AS r (address, notify, original, position)
+         ORDER BY r.position`,
+        [
+          id,
+          now,
+          recipients.map((r) => r.address),
+          recipients.map((r) => (r.notify === undefined ? null : JSON.stringify(r.notify))),
+          recipients.map((r) => r.originalRecipient ?? null),
+        ],
+      );
+      await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.#node]);
+    });
+    this.#wake();
+    return id;
+  }
+
+  async claim(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+  ): Promise<readonly Claim[]> {
+    if (limit <= 0) return [];
+    // A single statement is its own transaction; rows another claimer holds are skipped, not
+    // waited for. RETURNING has no order, hence the sort.
+    const { rows } = await this.#pool.query<{
+      id: string;
+      message_id: string;
+      address: string;
+      attempts: number;
+      lease_until: string;
+    }>(
+      `UPDATE mxhook.recipients r SET state = 'delivering', owner = $1, lease_until = $2
+       FROM (SELECT id FROM mxhook.recipients
+         WHERE (state = 'queued' AND next_attempt_at <= $3)
+            OR (state = 'delivering' AND lease_until < $3)
+         ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) due
+       WHERE r.id = due.id
+       RETURNING r.id, r.message_id, r.address, r.attempts, r.lease_until`,
+      [owner, now + leaseMs, now, limit],
+    );
+    return rows
+      .map((row) => ({ order: BigInt(row.id), row }))
+      .sort((a, b) => (a.order < b.order ? -1 : 1))
+      .map(({ row }) => ({
+        messageId: row.message_id,
+        address: row.address,
+        attempts: row.attempts,
+        leaseUntil: Number(row.lease_until),
+      }));
+  }
+
+  async body(messageId: string): Promise<readonly Buffer[]> {
+    const { rows } = await this.#pool.query<{ body: Buffer }>(
+      `SELECT b.body FROM mxhook.messages m JOIN mxhook.bodies b ON b.hash = m.body_hash
+       WHERE m.id = $1`,
+      [messageId],
+    );
+    const row = rows[0];
+    if (row === undefined) throw new Error(`no queued message ${messageId}`);
+    return [row.body];
+  }
+
+  async message(messageId: string): Promise<MessageRecord | null> {
+    const records = await this.#records('WHERE id = $1', [messageId]);
+    return records[0] ?? null;
+  }
+
+  async record(
+    owner: string,
+    messageId: string,
+    address: string,
+    outcome: AttemptOutcome,
+  ): Promise<void> {
+    const deferred = outcome.kind === 'deferred';
+    await this.#transaction(async (client) => {
+      // The message row first: two nodes recording this message's last two recipients at once
+      // must not each see the other's as still open, leaving a message nobody removes.
+      await client.query('SELECT 1 FROM mxhook.messages WHERE id = $1 FOR UPDATE', [messageId]);
+      const { rowCount } = await client.query(
+        `UPDATE mxhook.recipients SET state = $1, attempts = attempts + $2, next_attempt_at = $3,
+           last_result = $4, owner = NULL, lease_until = NULL
+         WHERE message_id = $5 AND address = $6 AND owner = $7 AND state = 'delivering'`,
+        [
+          deferred ? 'queued' : outcome.kind,
+          // An expiry is the lifetime running out, not an attempt at delivery.
+          outcome.kind === 'expired' ? 0 : 1,
+          deferred ? outcome.retryAt : null,
+          outcome.reply,
+          messageId,
+          address,
+          owner,
+        ],
+      );
+      if (rowCount === 0 || deferred) return;
+      const open = await client.query(
+        `SELECT 1 FROM mxhook.recipients WHERE message_id = $1 AND ${NOT_FINAL} LIMIT 1`,
+        [messageId],
+      );
+      if (open.rowCount === 0) await deleteMessage(client, messageId);
+    });
+  }
+
+  async retryNow(messageId: string, now: number): Promise<boolean> {
+    const found = await this.#transaction(async (client) => {
+      const { rowCount } = await client.query(
+        'SELECT 1 FROM mxhook.messages WHERE id = $1 FOR UPDATE',
+        [messageId],
+      );
+      if (rowCount === 0) return false;
+      // A delivering recipient keeps its lease: making it due would hand it to a second worker.
+      await client.query(
+        `UPDATE mxhook.recipients SET next_attempt_at = $1
+         WHERE message_id = $2 AND state = 'queued'`,
+        [now, messageId],
+      );
+      await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.#node]);
+      return true;
+    });
+    if (found) this.#wake();
+    return found;
+  }
+
+  async remove(messageId: string): Promise<boolean> {
+    return this.#transaction((client) => deleteMessage(client, messageId));
+  }
+
+  async list(limit: number): Promise<readonly MessageRecord[]> {
+    // A message whose recipients are all final is deleted, so every row here has one not final.
+    return this.#records('ORDER BY seq LIMIT $1', [limit]);
+  }
+
+  async stats(now: number): Promise<QueueStats> {
+    const { rows } = await this.#pool.query<{ pending: string; oldest: string | null }>(
+      `SELECT (SELECT count(*) FROM mxhook.recipients WHERE ${NOT_FINAL}) AS pending,
+              (SELECT min(created_at) FROM mxhook.messages) AS oldest`,
+    );
+    const row = rows[0]!;
+    return {
+      pending: Number(row.pending),
+      oldestAgeMs: row.oldest === null ? null : now - Number(row.oldest),
+    };
+  }
+
+  onWork(listener: () => void): () => void {
+    // A wrapper per subscription, so the same function subscribed twice unsubscribes once.
+    const entry = (): void => listener();
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  async writable(): Promise<boolean> {
+    try {
+      // A standby answers queries but takes no writes.
+      const { rows } = await this.#pool.query<{ standby: boolean }>(
+        'SELECT pg_is_in_recovery() AS standby',
+      );
+      return rows[0]?.standby === false;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#relisten !== null) clearTimeout(this.#relisten);
+    const listener = this.#listener;
+    this.#listener = null;
+    await listener?.end().catch(() => {});
+    await this.#pool.end();
+  }
+
+  async #records(where: string, params: readonly unknown[]): Promise<MessageRecord[]> {
+    const messages = await this.#pool.query<MessageRow>(
+      `SELECT id, sender, created_at, size_bytes, return_content, envelope_id, smtputf8,
+         eight_bit, origin FROM mxhook.messages ${where}`,
+      [...params],
+    );
+    if (messages.rows.length === 0) return [];
+    const { rows } = await this.#pool.query<RecipientRow>(
+      'SELECT * FROM mxhook.recipients WHERE message_id = ANY($1::text[]) ORDER BY id',
+      [messages.rows.map((m) => m.id)],
+    );
+    return messages.rows.map((m) => ({
+      id: m.id,
+      sender: m.sender,
+      createdAt: Number(m.created_at),
+      sizeBytes: Number(m.size_bytes),
+      returnContent: m.return_content,
+      envelopeId: m.envelope_id,
+      smtputf8: m.smtputf8,
+      eightBit: m.eight_bit,
+      origin: m.origin,
+      recipients: rows.filter((r) => r.message_id === m.id).map(recipientRecord),
+    }));
+  }
+
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // A connection that failed mid-transaction is not given back to the pool.
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw error;
+    }
+  }
+
+  /** One dedicated connection LISTENs; if it drops, it is made again (work is only late). */
+  async #listen(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
+    client.on('notification', (notification) => {
+      if (notification.payload !== this.#node) this.#wake();
+    });
+    client.on('error', (error) => {
+      this.#log?.warn({ err: error }, 'outbound queue LISTEN connection lost');
+      client.end().catch(() => {});
+    });
+    client.on('end', () => {
+      if (this.#listener !== client) return;
+      this.#listener = null;
+      this.#scheduleRelisten();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.#closed) {
+      await client.end();
+      return;
+    }
+    this.#listener = client;
+    // Work may have been enqueued elsewhere while no connection listened.
+    this.#wake();
+  }
+
+  #scheduleRelisten(): void {
+    if (this.#closed || this.#relisten !== null) return;
+    this.#relisten = setTimeout(() => {
+      this.#relisten = null;
+      this.#listen().catch((error: unknown) => {
+        this.#log?.warn({ err: error }, 'outbound queue LISTEN failed');
+        this.#scheduleRelisten();
+      });
+    }, RELISTEN_MS);
+  }
+
+  /** Called after a commit: a listener's failure must not turn a stored message into a 451. */
+  #wake(): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.#log?.error({ err: error }, 'outbound queue work listener failed');
+      }
+    }
+  }
+}
+
+/** Deletes the message (its recipients cascade) and its body if no other message shares it. */
+async function deleteMessage(client: PoolClient, messageId: string): Promise<boolean> {
+  const { rows } = await client.query<{ body_hash: string }>(
+    'DELETE FROM mxhook.messages WHERE id = $1 RETURNING body_hash',
+    [messageId],
+  );
+  const hash = rows[0]?.body_hash;
+  if (hash === undefined) return false;
+  // Under the body's lock, a later statement sees any enqueue of the same bytes committed.
+  await client.query(LOCK_BODY, [hash]);
+  await client.query(
+    `DELETE FROM mxhook.bodies b WHERE b.hash = $1
+       AND NOT EXISTS (SELECT 1 FROM mxhook.messages m WHERE m.body_hash = b.hash)`,
+    [hash],
+  );
+  return true;
+}
+
+function recipientRecord(row: RecipientRow): RecipientRecord {
+  return {
+    address: row.address,
+    ...(row.notify === null ? {} : { notify: row.notify as RecipientRequest['notify'] }),
+    ...(row.original_recipient === null ? {} : { originalRecipient: row.original_recipient }),
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt:
+      row.state === 'queued' || row.state === 'delivering' ? Number(row.next_attempt_at) : null,
+    lastResult: row.last_result,
+  };
+}
+
+/** A recipient is named by (message id, address), so an address given twice is delivered once. */

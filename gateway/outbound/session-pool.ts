@@ -1,0 +1,113 @@
+// Idle SMTP sessions kept per destination (MX host and address), under a cap on connections open
+// to each: the next group to the same address skips connecting, EHLO and STARTTLS, and no MX
+// address gets more than perDestinationConcurrency of our connections at once.
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import type { TlsDetails } from './mx-delivery.ts';
+
+/** How long a connection waits for the next group to the same address before it is closed. */
+const IDLE_MS = 5_000;
+/** How long QUIT may take on close before the connection is cut. */
+export const QUIT_MS = 1_000;
+
+/** An SMTP session past EHLO (and STARTTLS, when offered), ready for a transaction. */
+export interface Session {
+  readonly key: string;
+  readonly connection: SMTPConnection;
+  readonly tls: TlsDetails | null;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Sessions by destination (MX host and address), at most `limit` open to each, busy or idle. An
+ * idle session is kept IDLE_MS for the next group to the same destination.
+ */
+export class SessionPool {
+  readonly #limit: number;
+  readonly #destinations = new Map<
+    string,
+    { open: number; idle: Session[]; waiters: ((session: Session | null) => void)[] }
+  >();
+  #closed = false;
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`perDestinationConcurrency must be a whole number over 0, not ${limit}`);
+    }
+    this.#limit = limit;
+  }
+
+  /** An idle session, or null: the caller may open one. Waits while `key` is at its limit. */
+  acquire(key: string): Promise<Session | null> {
+    let destination = this.#destinations.get(key);
+    if (destination === undefined) {
+      destination = { open: 0, idle: [], waiters: [] };
+      this.#destinations.set(key, destination);
+    }
+    const idle = destination.idle.pop();
+    if (idle !== undefined) {
+      clearTimeout(idle.idleTimer);
+      return Promise.resolve(idle);
+    }
+    if (destination.open < this.#limit) {
+      destination.open++;
+      return Promise.resolve(null);
+    }
+    const queue = destination.waiters;
+    return new Promise((resolve) => queue.push(resolve));
+  }
+
+  /** Gives the slot back, with the session to keep if it is still open. */
+  release(key: string, session: Session | null): void {
+    const destination = this.#destinations.get(key);
+    if (destination === undefined) return;
+    const usable = session !== null && !session.connection.destroyed && !this.#closed;
+    if (!usable) session?.connection.close();
+    const waiter = destination.waiters.shift();
+    if (waiter !== undefined) waiter(usable ? session : null);
+    else if (usable) {
+      session.idleTimer = setTimeout(() => this.#expire(key, session), IDLE_MS).unref();
+      destination.idle.push(session);
+    } else this.#forget(key);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const idle: Session[] = [];
+    for (const destination of this.#destinations.values()) {
+      idle.push(...destination.idle.splice(0));
+      // Nothing will be kept now: a waiter opens its own session and closes it after.
+      for (const waiter of destination.waiters.splice(0)) waiter(null);
+    }
+    for (const session of idle) clearTimeout(session.idleTimer);
+    await Promise.all(idle.map((session) => quit(session.connection)));
+  }
+
+  #expire(key: string, session: Session): void {
+    const destination = this.#destinations.get(key);
+    const index = destination?.idle.indexOf(session) ?? -1;
+    if (index < 0) return;
+    destination?.idle.splice(index, 1);
+    void quit(session.connection);
+    this.#forget(key);
+  }
+
+  #forget(key: string): void {
+    const destination = this.#destinations.get(key);
+    if (destination === undefined) return;
+    destination.open--;
+    if (destination.open === 0) this.#destinations.delete(key);
+  }
+}
+
+/** QUIT, then the connection's end; cut after QUIT_MS. */
+function quit(connection: SMTPConnection): Promise<void> {
+  if (connection.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => connection.close(), QUIT_MS);
+    connection.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    connection.quit();
+  });
+}

@@ -1,0 +1,189 @@
+// The embedded queue's message bodies: one file per distinct body in a directory, named by the
+// SHA-256 of its bytes, so every message (and every recipient) with the same bytes shares one copy.
+//
+// Crash safety: a body is written to a temporary file in the same directory, fsynced, renamed
+// into place and the directory fsynced, so a file under its final name is always whole and
+// durable. The state database (not this module) says which bodies are referenced; a body is
+// removed only after the last reference is committed away, so a crash leaves at worst a stray
+// unreferenced file, which `open` sweeps. A referenced file is never deleted.
+import { createHash, randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+const TEMP_PREFIX = '.tmp-';
+
+/** Whether the state database still holds a message with this body (synchronous: see `discard`). */
+export type IsReferenced = (hash: string) => boolean;
+
+export class Spool {
+  readonly #dir: string;
+  readonly #isReferenced: IsReferenced;
+  /** Bodies being stored whose reference is not committed yet: never discarded meanwhile. */
+  readonly #pins = new Map<string, number>();
+  /** One fsync of the directory covers every rename before it started. */
+  readonly #directorySync: CoalescedSync;
+
+  private constructor(dir: string, isReferenced: IsReferenced) {
+    this.#dir = dir;
+    this.#isReferenced = isReferenced;
+    this.#directorySync = new CoalescedSync(() => syncDirectory(dir));
+  }
+
+  /**
+   * Opens (creating) the directory and sweeps what a crash may have left: temporary files and
+   * bodies no message references. Call it before anything is stored.
+   */
+  static async open(dir: string, isReferenced: IsReferenced): Promise<Spool> {
+    await mkdir(dir, { recursive: true });
+    // The directory's own entry must survive a crash too.
+    await syncDirectory(dirname(dir));
+    const spool = new Spool(dir, isReferenced);
+    for (const name of await readdir(dir)) {
+      if (name.startsWith(TEMP_PREFIX) || !isReferenced(name)) await removeFile(join(dir, name));
+    }
+    return spool;
+  }
+
+  /**
+   * Stores the body durably and returns its hash, pinned: it will not be discarded until
+   * `release(hash)`, which the caller says once the reference is committed (or abandoned).
+   */
+  async store(pieces: readonly Buffer[]): Promise<string> {
+    const digest = createHash('sha256');
+    let size = 0;
+    for (const piece of pieces) {
+      digest.update(piece);
+      size += piece.length;
+    }
+    const hash = digest.digest('hex');
+    // Pinned before the first await, so a concurrent removal of the last message with these
+    // bytes cannot delete the file between here and our commit.
+    this.#pins.set(hash, (this.#pins.get(hash) ?? 0) + 1);
+    try {
+      await this.#write(hash, size, pieces);
+    } catch (error) {
+      this.release(hash);
+      throw error;
+    }
+    return hash;
+  }
+
+  /** Drops a pin taken by `store`; removes the body if nothing references it any more. */
+  release(hash: string): void {
+    const count = (this.#pins.get(hash) ?? 1) - 1;
+    if (count > 0) this.#pins.set(hash, count);
+    else this.#pins.delete(hash);
+    this.discard(hash);
+  }
+
+  /**
+   * Removes the body if no committed message references it and no store is pinning it. The check
+   * and the unlink are synchronous, back to back, so no store or commit can slip in between.
+   * Never throws: it runs after a commit, whose result stands, and a body it failed to remove is
+   * a stray that the next `open` sweeps.
+   */
+  discard(hash: string): void {
+    try {
+      if (this.#pins.has(hash) || this.#isReferenced(hash)) return;
+      unlinkSync(join(this.#dir, hash));
+    } catch {
+      // ENOENT (already gone) or a spool or database that failed: left for the sweep.
+    }
+  }
+
+  async read(hash: string): Promise<readonly Buffer[]> {
+    return [await readFile(join(this.#dir, hash))];
+  }
+
+  /** Whether a file can be created in the directory now (for /readyz). */
+  async writable(): Promise<boolean> {
+    const probe = join(this.#dir, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+    try {
+      await (await open(probe, 'wx')).close();
+      await unlink(probe);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #write(hash: string, size: number, pieces: readonly Buffer[]): Promise<void> {
+    const path = join(this.#dir, hash);
+    // Same bytes already here: a file under its final name is whole and was fsynced before its
+    // rename. Syncing the directory still covers a rename by a store that is still running.
+    if (await hasSize(path, size)) return this.#directorySync.sync();
+    const temp = join(this.#dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      const file = await open(temp, 'wx', 0o600);
+      try {
+        await file.writeFile(pieces);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await removeFile(temp);
+      throw error;
+    }
+    await this.#directorySync.sync();
+  }
+}
+
+/**
+ * Runs `work` for every caller, but shares runs: a caller waits for a run that starts after it
+ * asked (one already under way may have missed its rename), and every caller that asks while
+ * that one waits shares it. Under load many renames then cost one directory fsync, not one each.
+ */
+class CoalescedSync {
+  readonly #work: () => Promise<void>;
+  #running: Promise<void> | null = null;
+  #next: Promise<void> | null = null;
+
+  constructor(work: () => Promise<void>) {
+    this.#work = work;
+  }
+
+  sync(): Promise<void> {
+    if (this.#running === null) return this.#start();
+    this.#next ??= this.#running.then(
+      () => this.#start(),
+      () => this.#start(),
+    );
+    return this.#next;
+  }
+
+  #start(): Promise<void> {
+    this.#next = null;
+    const run = this.#work().finally(() => {
+      if (this.#running === run) this.#running = null;
+    });
+    this.#running = run;
+    return run;
+  }
+}
+
+async function hasSize(path: string, size: number): Promise<boolean> {
+  try {
+    return (await stat(path)).size === size;
+  } catch {
+    return false;
+  }
+}
+
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+  });
+}
+
+/** fsync on a directory makes the entries created or renamed in it durable (Linux, macOS). */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

