@@ -17,9 +17,12 @@ export async function checkSenderDomain(
   if (address === '' || at < 0) return { domain: null, acceptsMail: null, reason: 'null-sender' };
   const domain = address.slice(at + 1).toLowerCase();
   try {
-    const exchanges = (await resolve(domain, 'MX')) as MxRecord[];
+    const exchanges = await resolve(domain, 'MX');
+    // Anything but a list is a resolver fault, not an answer: unknown, like any DNS failure.
+    if (!Array.isArray(exchanges)) return { domain, acceptsMail: null, reason: 'temperror' };
     // RFC 7505: a single MX of "." says the domain accepts no mail.
-    const nullMx = exchanges.length === 1 && ['', '.'].includes(exchanges[0]!.exchange);
+    const nullMx =
+      exchanges.length === 1 && ['', '.'].includes((exchanges[0] as MxRecord).exchange);
     return nullMx
       ? { domain, acceptsMail: false, reason: 'null-mx' }
       : { domain, acceptsMail: true, reason: 'mx' };

@@ -7,7 +7,7 @@
 // which is what keeps the spool's "is this body still referenced" check exact (spool.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { queueId, uniqueRecipients } from './new-message.ts';
 import type {
@@ -124,6 +124,7 @@ export class EmbeddedQueue implements OutboundQueue {
   #pending: PendingInsert[] = [];
   /** Outcomes waiting for the next commit. */
   #pendingOutcomes: PendingOutcome[] = [];
+  readonly #statements = new Map<string, StatementSync>();
 
   private constructor(db: DatabaseSync, spool: Spool, log: Logger | undefined) {
     this.#db = db;
@@ -206,32 +207,28 @@ export class EmbeddedQueue implements OutboundQueue {
   }
 
   #insert(id: string, { message, hash }: PendingInsert, now: number): void {
-    this.#db
-      .prepare(
-        `INSERT INTO messages (id, sender, created_at, size_bytes, body_hash, return_content,
+    this.#statement(
+      `INSERT INTO messages (id, sender, created_at, size_bytes, body_hash, return_content,
            envelope_id, smtputf8, eight_bit, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        id,
-        message.sender,
-        now,
-        message.body.reduce((sum, piece) => sum + piece.length, 0),
-        hash,
-        message.returnContent ?? 'headers',
-        message.envelopeId ?? null,
-        message.smtputf8 ? 1 : 0,
-        message.eightBit ? 1 : 0,
-        message.origin,
-      );
+    ).run(
+      id,
+      message.sender,
+      now,
+      message.body.reduce((sum, piece) => sum + piece.length, 0),
+      hash,
+      message.returnContent ?? 'headers',
+      message.envelopeId ?? null,
+      message.smtputf8 ? 1 : 0,
+      message.eightBit ? 1 : 0,
+      message.origin,
+    );
     // One statement for every recipient (json_each), not one per recipient.
-    this.#db
-      .prepare(
-        `INSERT INTO recipients (message_id, address, notify, original_recipient, state,
+    this.#statement(
+      `INSERT INTO recipients (message_id, address, notify, original_recipient, state,
            next_attempt_at)
          SELECT ?, value ->> 'address', value ->> 'notify', value ->> 'originalRecipient',
            'queued', ? FROM json_each(?) ORDER BY key`,
-      )
-      .run(id, now, JSON.stringify(uniqueRecipients(message.recipients)));
+    ).run(id, now, JSON.stringify(uniqueRecipients(message.recipients)));
   }
 
   async claim(
@@ -243,16 +240,14 @@ export class EmbeddedQueue implements OutboundQueue {
     // SQLite reads a negative LIMIT as no limit at all.
     if (limit <= 0) return [];
     // One statement, so atomic by itself; RETURNING has no order, hence the sort.
-    const rows = this.#db
-      .prepare(
-        `UPDATE recipients SET state = 'delivering', owner = ?, lease_until = ?
+    const rows = this.#statement(
+      `UPDATE recipients SET state = 'delivering', owner = ?, lease_until = ?
          WHERE id IN (SELECT id FROM recipients
            WHERE (state = 'queued' AND next_attempt_at <= ?)
               OR (state = 'delivering' AND lease_until < ?)
            ORDER BY id LIMIT ?)
          RETURNING id, message_id, address, attempts, lease_until`,
-      )
-      .all(owner, now + leaseMs, now, now, limit) as unknown as readonly ClaimRow[];
+    ).all(owner, now + leaseMs, now, now, limit) as unknown as readonly ClaimRow[];
     return [...rows]
       .sort((a, b) => a.id - b.id)
       .map((row) => ({
@@ -264,7 +259,7 @@ export class EmbeddedQueue implements OutboundQueue {
   }
 
   async body(messageId: string): Promise<readonly Buffer[]> {
-    const row = this.#db.prepare('SELECT body_hash FROM messages WHERE id = ?').get(messageId) as
+    const row = this.#statement('SELECT body_hash FROM messages WHERE id = ?').get(messageId) as
       | { readonly body_hash: string }
       | undefined;
     if (row === undefined) throw new Error(`no queued message ${messageId}`);
@@ -272,7 +267,7 @@ export class EmbeddedQueue implements OutboundQueue {
   }
 
   async message(messageId: string): Promise<MessageRecord | null> {
-    const row = this.#db.prepare('SELECT * FROM messages WHERE id = ?').get(messageId);
+    const row = this.#statement('SELECT * FROM messages WHERE id = ?').get(messageId);
     return row === undefined ? null : this.#record(row as unknown as MessageRow);
   }
 
@@ -316,38 +311,34 @@ export class EmbeddedQueue implements OutboundQueue {
   /** One outcome, inside the batch's transaction; the body to delete once it commits, or null. */
   #apply({ owner, messageId, address, outcome }: PendingOutcome): string | null {
     const deferred = outcome.kind === 'deferred';
-    const { changes } = this.#db
-      .prepare(
-        `UPDATE recipients SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
+    const { changes } = this.#statement(
+      `UPDATE recipients SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
            last_result = ?, owner = NULL, lease_until = NULL
          WHERE message_id = ? AND address = ? AND owner = ? AND state = 'delivering'`,
-      )
-      .run(
-        deferred ? 'queued' : outcome.kind,
-        // An expiry is the lifetime running out, not an attempt at delivery.
-        outcome.kind === 'expired' ? 0 : 1,
-        deferred ? outcome.retryAt : null,
-        outcome.reply,
-        messageId,
-        address,
-        owner,
-      );
+    ).run(
+      deferred ? 'queued' : outcome.kind,
+      // An expiry is the lifetime running out, not an attempt at delivery.
+      outcome.kind === 'expired' ? 0 : 1,
+      deferred ? outcome.retryAt : null,
+      outcome.reply,
+      messageId,
+      address,
+      owner,
+    );
     if (changes === 0 || deferred) return null;
-    const open = this.#db
-      .prepare(`SELECT 1 FROM recipients WHERE message_id = ? AND ${NOT_FINAL} LIMIT 1`)
-      .get(messageId);
+    const open = this.#statement(
+      `SELECT 1 FROM recipients WHERE message_id = ? AND ${NOT_FINAL} LIMIT 1`,
+    ).get(messageId);
     return open === undefined ? this.#delete(messageId) : null;
   }
 
   async retryNow(messageId: string, now: number): Promise<boolean> {
-    const exists = this.#db.prepare('SELECT 1 FROM messages WHERE id = ?').get(messageId);
+    const exists = this.#statement('SELECT 1 FROM messages WHERE id = ?').get(messageId);
     if (exists === undefined) return false;
     // A delivering recipient keeps its lease: making it due would hand it to a second worker.
-    this.#db
-      .prepare(
-        `UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND state = 'queued'`,
-      )
-      .run(now, messageId);
+    this.#statement(
+      `UPDATE recipients SET next_attempt_at = ? WHERE message_id = ? AND state = 'queued'`,
+    ).run(now, messageId);
     this.#wake();
     return true;
   }
@@ -364,17 +355,15 @@ export class EmbeddedQueue implements OutboundQueue {
 
   async list(limit: number): Promise<readonly MessageRecord[]> {
     // A message whose recipients are all final is deleted, so every row here has one not final.
-    const rows = this.#db.prepare('SELECT * FROM messages ORDER BY seq LIMIT ?').all(limit);
+    const rows = this.#statement('SELECT * FROM messages ORDER BY seq LIMIT ?').all(limit);
     return (rows as unknown as MessageRow[]).map((row) => this.#record(row));
   }
 
   async stats(now: number): Promise<QueueStats> {
-    const row = this.#db
-      .prepare(
-        `SELECT (SELECT count(*) FROM recipients WHERE ${NOT_FINAL}) AS pending,
+    const row = this.#statement(
+      `SELECT (SELECT count(*) FROM recipients WHERE ${NOT_FINAL}) AS pending,
                 (SELECT min(created_at) FROM messages) AS oldest`,
-      )
-      .get() as { readonly pending: number; readonly oldest: number | null };
+    ).get() as { readonly pending: number; readonly oldest: number | null };
     return { pending: row.pending, oldestAgeMs: row.oldest === null ? null : now - row.oldest };
   }
 
@@ -396,18 +385,18 @@ export class EmbeddedQueue implements OutboundQueue {
 
   /** Deletes the message and its recipients; returns its body's hash (null if there was none). */
   #delete(messageId: string): string | null {
-    const row = this.#db
-      .prepare('DELETE FROM messages WHERE id = ? RETURNING body_hash')
-      .get(messageId) as { readonly body_hash: string } | undefined;
+    const row = this.#statement('DELETE FROM messages WHERE id = ? RETURNING body_hash').get(
+      messageId,
+    ) as { readonly body_hash: string } | undefined;
     if (row === undefined) return null;
-    this.#db.prepare('DELETE FROM recipients WHERE message_id = ?').run(messageId);
+    this.#statement('DELETE FROM recipients WHERE message_id = ?').run(messageId);
     return row.body_hash;
   }
 
   #record(row: MessageRow): MessageRecord {
-    const recipients = this.#db
-      .prepare('SELECT * FROM recipients WHERE message_id = ? ORDER BY id')
-      .all(row.id) as unknown as RecipientRow[];
+    const recipients = this.#statement(
+      'SELECT * FROM recipients WHERE message_id = ? ORDER BY id',
+    ).all(row.id) as unknown as RecipientRow[];
     return {
       id: row.id,
       sender: row.sender,
@@ -420,6 +409,16 @@ export class EmbeddedQueue implements OutboundQueue {
       origin: row.origin,
       recipients: recipients.map(recipientRecord),
     };
+  }
+
+  /** Each statement compiled once: the hot ones run for every message and every outcome. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #transaction(work: () => void): void {

@@ -20,6 +20,7 @@ import {
   type ReceivingMta,
   startReceivingMta,
 } from '../../helpers/receiving-mta.ts';
+import { closeAllRecordingMtas, startRecordingMta } from '../../helpers/recording-mta.ts';
 import { afterEhlo, inTransaction, sendData } from '../../helpers/smtp-client.ts';
 import { startBridge, stopAllBridges } from '../../helpers/start-bridge.ts';
 import { waitUntil } from '../../helpers/wait.ts';
@@ -49,6 +50,7 @@ afterEach(async () => {
   await stopAllBridges();
   await cleanUp();
   await closeAllReceivingMtas();
+  await closeAllRecordingMtas();
   await Promise.all(directories.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
@@ -136,6 +138,23 @@ describe('relay', () => {
     expect((await sendData(client, MESSAGE)).code).toBe(250);
     await delivered(dest);
     expect(dest.messages[0]!.mailFrom).toBe('joe@sender.test');
+  });
+
+  it('leaves a delivery cut short by shutdown in the queue, and the next start delivers it', async () => {
+    // Every 250 after the data comes 3 s late: the first gateway stops while it waits.
+    const slow = await startRecordingMta('127.0.0.2', port, { dataDelayMs: 3_000 });
+    const queue = await queueDirectory();
+    const env = { MXHOOK_QUEUE: queue, MXHOOK_SHUTDOWN_GRACE: '0.2' };
+    const first = await relayingBridge(env);
+    expect(await send(first.bridge.port, ['bob@dest.test'])).toBe(250);
+    await waitUntil(() => slow.waiting > 0, 'the delivery to be under way');
+    await first.bridge.stop();
+    expect(slow.deliveries).toHaveLength(0);
+    await slow.close();
+    const fast = await startRecordingMta('127.0.0.2', port);
+    await relayingBridge(env);
+    await waitUntil(() => fast.deliveries.length === 1, 'the delivery after the restart');
+    expect(fast.deliveries[0]!.recipients).toEqual(['bob@dest.test']);
   });
 
   it('delivers nothing for other clients unless the data answer says deliver', async () => {

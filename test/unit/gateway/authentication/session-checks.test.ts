@@ -96,5 +96,10 @@ describe('SessionChecks', () => {
     const { authentication } = await session.forStep('rcpt');
     expect(authentication.rdns?.result).toBe('temperror');
     expect(authentication.spf?.result).toBe('temperror');
+    expect(authentication.sender).toEqual({
+      domain: 'a.test',
+      acceptsMail: null,
+      reason: 'temperror',
+    });
   });
 });
