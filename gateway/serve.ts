@@ -15,6 +15,7 @@ import { ConfigError, MxhookError } from './errors.ts';
 import type { Handler } from './handler.ts';
 import { returnPath } from './middleware/return-path.ts';
 import type { Middleware } from './middleware.ts';
+import { DnsLookups } from './net/dns-lookups.ts';
 import { startOutbound } from './outbound/outbound.ts';
 import { createGateway, type Gateway } from './server/gateway.ts';
 import { createLogger } from './server/logger.ts';
@@ -92,7 +93,9 @@ export async function serve(
     config.auth === 'users' && config.authUsersPath !== null
       ? { ...bridge, auth: usersFileAuth(await loadUsersFile(config.authUsersPath)) }
       : bridge;
-  const outbound = await startOutbound(config, log, options.observer);
+  // One DNS cache for the authentication checks and for delivery.
+  const lookups = new DnsLookups({ servers: config.dnsServers, timeoutMs: config.dnsTimeoutMs });
+  const outbound = await startOutbound(config, log, lookups, options.observer);
   if (outbound.queue !== null) options.observer?.queueAttached?.(outbound.queue);
   const gateway = createGateway({
     ...gatewaySettingsOf(config),
@@ -106,6 +109,7 @@ export async function serve(
     auth: config.auth === 'off' ? null : { allowInsecure: config.authAllowInsecure },
     // Notices need a queue to be sent from.
     dsn: config.queue !== null,
+    dnsLookups: lookups,
     logger: log,
     ...(options.observer ? { observer: options.observer } : {}),
   });

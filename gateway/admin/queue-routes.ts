@@ -22,6 +22,8 @@ import {
   retryMessage,
   showMessage,
 } from '../outbound/queue-operations.ts';
+import { isLoopback } from '../server/admission.ts';
+import { normalizeAddress } from '../server/intake.ts';
 
 export interface QueueAdmin {
   readonly queue: OutboundQueue;
@@ -38,11 +40,6 @@ export interface QueueResponse {
 const ID = '[A-Za-z0-9_.-]{1,128}';
 const ROUTE = new RegExp(`^/queue(?:/(${ID})(?:/(retry|bounce))?)?/?$`);
 
-/** 127.0.0.0/8, ::1, and IPv4 loopback as IPv6 dual-stack sockets report it. */
-function isLoopback(address: string): boolean {
-  return address === '::1' || /^(?:::ffff:)?127\./.test(address);
-}
-
 export function isQueuePath(path: string): boolean {
   return path === '/queue' || path.startsWith('/queue/');
 }
@@ -54,7 +51,7 @@ export async function queueRequest(
   },
   url: URL,
 ): Promise<QueueResponse> {
-  if (!isLoopback(request.socket.remoteAddress ?? ''))
+  if (!isLoopback(normalizeAddress(request.socket.remoteAddress ?? '')))
     return error(403, 'the queue endpoints answer on loopback only');
   if (request.headers.origin !== undefined || request.headers['sec-fetch-site'] !== undefined)
     return error(403, 'the queue endpoints take no requests from web browsers');

@@ -6,8 +6,8 @@
 // parts: the human-readable explanation and the `message/delivery-status` fields, which are
 // plain `Name: value` lines (RFC 3464 §2.1), not MIME structure.
 import MimeNode from 'nodemailer/lib/mime-node';
+import { decodeXtext } from '../smtp/xtext.ts';
 import type { MessageRecord, RecipientRequest } from './queue.ts';
-import { decodeXtext } from './xtext.ts';
 
 /** RFC 3463 X.4.7: the message's lifetime ran out before delivery. */
 export const EXPIRED_STATUS = '4.4.7';
@@ -149,7 +149,9 @@ function humanText(input: DsnInput, returnFull: boolean): string {
 function deliveryStatus({ hostname, message, recipients }: DsnInput): string {
   const perMessage = [field('Reporting-MTA', `dns; ${hostname}`)];
   if (message.envelopeId !== null) {
-    perMessage.push(field('Original-Envelope-Id', decodeXtext(message.envelopeId)));
+    perMessage.push(
+      field('Original-Envelope-Id', decodeXtext(message.envelopeId) ?? message.envelopeId),
+    );
   }
   perMessage.push(field('Arrival-Date', rfc5322Date(message.createdAt)));
   const blocks = [perMessage, ...recipients.map(recipientFields)];
@@ -162,7 +164,9 @@ function recipientFields(reported: DsnRecipient): string[] {
   // ORCPT is `addr-type;xtext` (RFC 3461 §4.2); the field carries it decoded (RFC 3464 §2.3.1).
   const orcpt = recipient.originalRecipient?.match(/^([^;]+);(.*)$/);
   if (orcpt) {
-    lines.push(field('Original-Recipient', `${orcpt[1]!.trim()}; ${decodeXtext(orcpt[2]!)}`));
+    lines.push(
+      field('Original-Recipient', `${orcpt[1]!.trim()}; ${decodeXtext(orcpt[2]!) ?? orcpt[2]!}`),
+    );
   }
   lines.push(field('Action', reported.action), field('Status', statusOf(reported)));
   if (reported.remoteMta !== undefined) {

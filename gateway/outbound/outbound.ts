@@ -6,7 +6,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/types.ts';
 import type { Middleware } from '../middleware.ts';
-import { DnsLookups } from '../net/dns-lookups.ts';
+import type { DnsLookups } from '../net/dns-lookups.ts';
 import type { GatewayObserver } from '../server/observer.ts';
 import { DeliveryRunner } from './delivery-runner.ts';
 import { signOutgoing } from './dkim-signing.ts';
@@ -29,9 +29,11 @@ export interface Outbound {
 /** How often the queue's writability is checked for /readyz. */
 const READY_CHECK_MS = 5_000;
 
+/** `lookups`: the DNS cache the gateway's authentication checks use too. */
 export async function startOutbound(
   config: GatewayConfig,
   log: Logger,
+  lookups: DnsLookups,
   observer?: GatewayObserver,
 ): Promise<Outbound> {
   const sign = (message: readonly Buffer[]) => signOutgoing(message, config.dkimSign);
@@ -53,7 +55,7 @@ export async function startOutbound(
     { log },
   );
   const delivery = new MxDelivery({
-    resolve: new DnsLookups({ servers: config.dnsServers, timeoutMs: config.dnsTimeoutMs }).resolve,
+    resolve: lookups.resolve,
     hostname: config.hostname,
     port: config.deliveryPort,
     log,

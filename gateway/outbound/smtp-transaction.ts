@@ -23,9 +23,9 @@ import type {
   SMTPConnectionSendInfo,
   SMTPEnvelope,
 } from 'nodemailer/lib/smtp-connection';
+import { decodeXtext } from '../smtp/xtext.ts';
 import type { DeliveryRequest, RecipientResult } from './mx-delivery.ts';
 import type { RecipientRequest } from './queue.ts';
-import { decodeXtext } from './xtext.ts';
 
 /** Where a session goes: the MX host's name (for SNI and the certificate) and one address of it. */
 export interface Target {
@@ -57,12 +57,11 @@ export async function transact(
     use8BitMime: request.eightBit === true || request.smtputf8 === true,
     dsn: {
       ret: request.returnContent === undefined ? null : DSN_RET[request.returnContent],
-      // The queue keeps them as xtext; nodemailer encodes what it is given.
-      envid: request.envelopeId === undefined ? null : decodeXtext(request.envelopeId),
+      envid: request.envelopeId === undefined ? null : fromXtext(request.envelopeId),
       // Sent only where DSN is offered, and there every recipient of the group has the same
       // two (`transactionGroups`).
       notify: first?.notify?.map((value) => value.toUpperCase()) ?? null,
-      orcpt: first?.originalRecipient === undefined ? null : decodeXtext(first.originalRecipient),
+      orcpt: first?.originalRecipient === undefined ? null : fromXtext(first.originalRecipient),
     },
   };
   let info: SMTPConnectionSendInfo;
@@ -248,4 +247,9 @@ export function everyone(
   reply: string,
 ): RecipientResult[] {
   return recipients.map(({ address }) => ({ address, kind, reply }));
+}
+
+/** The queue keeps ENVID and ORCPT as xtext; nodemailer encodes what it is given. */
+function fromXtext(value: string): string {
+  return decodeXtext(value) ?? value;
 }

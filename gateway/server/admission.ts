@@ -70,7 +70,7 @@ export function isExempt(client: AdmittedClient): boolean {
 }
 
 /** `127.0.0.0/8` and `::1`; addresses are normalised, so `::ffff:127.0.0.1` arrives as `127.0.0.1`. */
-function isLoopback(address: string): boolean {
+export function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.');
 }
 

@@ -73,6 +73,11 @@ export interface GatewayOptions extends GatewaySettingsInput {
    * the notices they ask for (`mxhook serve` with an outbound queue); default false.
    */
   readonly dsn?: boolean;
+  /**
+   * The DNS cache the authentication checks use, to share it with other lookups of the program
+   * (`mxhook serve`'s outbound delivery); absent, the gateway makes its own on MXHOOK_DNS_SERVERS.
+   */
+  readonly dnsLookups?: DnsLookups;
   readonly logger?: Logger;
   readonly observer?: GatewayObserver;
 }
@@ -133,7 +138,7 @@ export class Gateway {
     this.#memory = new MemoryBudget(this.#limits.maxBytesInFlight);
     this.#tls = new TlsStore(tlsPairsOf(options.tls));
     this.#dns = new DnsResolver({ servers: this.#limits.dnsServers });
-    this.#authentication = authenticationOf(this.#limits, options.hostname);
+    this.#authentication = authenticationOf(this.#limits, options.hostname, options.dnsLookups);
     this.#admission = new Admission({
       allow: this.#withHosts('allow', this.#limits.allowNetworks),
       deny: this.#withHosts('deny', this.#limits.denyNetworks),
@@ -407,9 +412,14 @@ export class Gateway {
 }
 
 /** The checks to run and the one cache their lookups share, for every session of this gateway. */
-function authenticationOf(limits: Limits, hostname: string): AuthenticationSettings | null {
+function authenticationOf(
+  limits: Limits,
+  hostname: string,
+  given: DnsLookups | undefined,
+): AuthenticationSettings | null {
   if (limits.authChecks.length === 0) return null;
-  const lookups = new DnsLookups({ servers: limits.dnsServers, timeoutMs: limits.dnsTimeoutMs });
+  const lookups =
+    given ?? new DnsLookups({ servers: limits.dnsServers, timeoutMs: limits.dnsTimeoutMs });
   return {
     checks: new Set(limits.authChecks),
     resolve: lookups.resolve,

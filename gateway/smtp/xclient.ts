@@ -6,6 +6,7 @@ import { replies } from './replies.ts';
 import { closing, type Reply } from './reply.ts';
 import { CLOSED, type Refuse, respond } from './respond.ts';
 import type { PhaseState, Transition } from './session-state.ts';
+import { decodeXtext } from './xtext.ts';
 
 export const XCLIENT_ATTRIBUTES = ['NAME', 'ADDR', 'PORT', 'PROTO', 'HELO', 'LOGIN'] as const;
 type Attribute = (typeof XCLIENT_ATTRIBUTES)[number];
@@ -20,7 +21,6 @@ const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 const HOST_LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 const MAX_HOST_BYTES = 253;
 const MAX_PORT = 65_535;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function onXclient(state: PhaseState<'command'>, args: string, error: Refuse): Transition {
   const { ctx } = state;
@@ -148,21 +148,4 @@ function applyAttributes(info: SessionInfo, attributes: Map<Attribute, string>):
     }
   }
   return { ...info, client, helo, auth, proxied: true };
-}
-
-/** RFC 3461 §4 xtext: "+XX" escapes a byte; the bytes are read as UTF-8 (null when they are not). */
-function decodeXtext(value: string): string | null {
-  if (!/^(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-Fa-f]{2})*$/.test(value)) return null;
-  const bytes: number[] = [];
-  for (let i = 0; i < value.length; i++) {
-    if (value[i] === '+') {
-      bytes.push(Number.parseInt(value.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(value.charCodeAt(i));
-  }
-  try {
-    return utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    return null;
-  }
 }
