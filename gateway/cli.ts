@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // The `mxhook` command: serve the gateway, print help, make signing keys, or operate the outbound queue.
 import { generateKeyPairSync } from 'node:crypto';
+import { runTailCommand } from './audit/tail-command.ts';
 import { hashPassword } from './auth/password-hash.ts';
 import { helpText, loadConfig } from './config/index.ts';
 import { MxhookError } from './errors.ts';
 import { createMetrics } from './metrics/index.ts';
 import { runQueueCommand } from './outbound/queue-command.ts';
 import { serve } from './serve.ts';
+import { silenceSqliteWarning } from './sqlite-warning.ts';
 import { newSigningSecret } from './standard-webhooks-secret.ts';
 import { VERSION } from './version.ts';
 
@@ -18,6 +20,7 @@ Commands:
   secret         print a new random secret for MXHOOK_SIGNING_SECRET (either signature format)
   hash-password  read a password on standard input, print a MXHOOK_AUTH_USERS hash for it
   queue          the outbound queue: list, show|retry|delete|bounce <id> (mxhook queue --help)
+  tail           print the live audit stream of a running gateway (mxhook tail --help)
   help           show this text
   version        print the mxhook version (also --version, -v)
 `;
@@ -44,6 +47,14 @@ async function main(argv: readonly string[]): Promise<number> {
         cwd: process.cwd(),
         stdout: (text) => process.stdout.write(text),
         stderr: (text) => process.stderr.write(text),
+      });
+    case 'tail':
+      return runTailCommand(rest, {
+        env: process.env,
+        cwd: process.cwd(),
+        stdout: (text) => process.stdout.write(text),
+        stderr: (text) => process.stderr.write(text),
+        signal: interrupted(),
       });
     case 'secret':
       process.stdout.write(`${newSigningSecret()}\n`);
@@ -108,6 +119,15 @@ async function runServe(flags: readonly string[]): Promise<number> {
   });
 }
 
+/** Aborted by the first SIGINT (Ctrl-C) or SIGTERM, for commands that run until told to stop. */
+function interrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
+
 /** Exits once stdout and stderr are flushed: on a pipe, writes are asynchronous on some systems. */
 function exitAfterFlush(code: number): void {
   let pending = 2;
@@ -119,6 +139,8 @@ function exitAfterFlush(code: number): void {
   process.stderr.write('', done);
 }
 
+// Before anything opens the embedded queue (serve, queue): its one warning is noise here.
+silenceSqliteWarning();
 main(process.argv.slice(2)).then(exitAfterFlush, (error: unknown) => {
   // Configuration and start-up problems: one clear line, no stack trace.
   const text =

@@ -1,5 +1,5 @@
 // The handler interface: one optional async hook per SMTP step (data required); the webhook bridge is one implementation.
-import type { Authentication, StepResponse } from '../functions/sdk/wire.ts';
+import type { Authentication, RawReference, StepResponse } from '../functions/sdk/wire.ts';
 import type { HookCall } from './smtp/session-state.ts';
 
 export type { HookCall } from './smtp/session-state.ts';
@@ -15,6 +15,11 @@ export type VerifiedCall = HookCall & { readonly authentication?: Authentication
 export type HookArgs<S extends HookCall['step']> = HookCallByStep[S] & {
   readonly authentication?: Authentication;
   readonly signal: AbortSignal;
+  /**
+   * At data only: where the function fetches the message instead of receiving it inline, set by
+   * the archive when the message is over MXHOOK_INLINE_MAX (gateway/archive/keep-messages.ts).
+   */
+  readonly rawReference?: RawReference;
 };
 
 // A lookup by step (rather than Extract<>) keeps HookArgs<S> usable while S is still generic.

@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { publicJwks } from '../functions/sdk/sign.ts';
 import { AdminServer } from './admin/admin-server.ts';
+import { startArchive } from './archive/start-archive.ts';
+import { AuditHub } from './audit/audit-hub.ts';
+import { AuditObserver } from './audit/audit-observer.ts';
 import { loadUsersFile, usersFileAuth } from './auth/users-file.ts';
 import { createBridgeHandler } from './bridge/bridge-handler.ts';
 import { FunctionClient } from './bridge/function-client.ts';
@@ -13,10 +16,14 @@ import { readTlsPairs } from './config/parse-keys.ts';
 import type { GatewayConfig } from './config/types.ts';
 import { ConfigError, MxhookError } from './errors.ts';
 import type { Handler } from './handler.ts';
+import { hopLimit } from './middleware/hop-limit.ts';
 import { returnPath } from './middleware/return-path.ts';
 import type { Middleware } from './middleware.ts';
 import { DnsLookups } from './net/dns-lookups.ts';
+import { startDeliveryReports } from './outbound/delivery-reports.ts';
 import { startOutbound } from './outbound/outbound.ts';
+import { startSendApi } from './send/start-send-api.ts';
+import { combineObservers } from './server/combine-observers.ts';
 import { createGateway, type Gateway } from './server/gateway.ts';
 import { createLogger } from './server/logger.ts';
 import type { GatewayObserver } from './server/observer.ts';
@@ -95,15 +102,45 @@ export async function serve(
       : bridge;
   // One DNS cache for the authentication checks and for delivery.
   const lookups = new DnsLookups({ servers: config.dnsServers, timeoutMs: config.dnsTimeoutMs });
-  const outbound = await startOutbound(config, log, lookups, options.observer);
-  if (outbound.queue !== null) options.observer?.queueAttached?.(outbound.queue);
+  // The audit stream lives on the admin listener: without one, there is nothing to make events for.
+  const audit = config.httpListen === null ? null : new AuditHub(config.audit === 'on');
+  const observer = combineObservers(
+    options.observer,
+    audit === null ? undefined : new AuditObserver(audit),
+  );
+  const reports = startDeliveryReports(config, client, log);
+  const outbound = await startOutbound(
+    config,
+    log,
+    lookups,
+    observer,
+    reports === null ? undefined : (attempt) => reports.report(attempt),
+  );
+  const sendApi = startSendApi(config, { keys, queue: outbound.queue, sign: outbound.sign, log });
+  // Its by-reference URLs point at the HTTP listener, whose address is known once it listens.
+  const archive = await startArchive(
+    config,
+    log,
+    signingKey.keyObject,
+    () => config.publicUrl ?? listenerUrl(adminAddress),
+  );
+  if (outbound.queue !== null) observer.queueAttached?.(outbound.queue);
   const gateway = createGateway({
     ...gatewaySettingsOf(config),
     handler,
     // Relay outermost: it queues the message as received, and only once the function (and every
     // other middleware) accepted it. The function is where the message is delivered, so its raw
     // message carries the Return-Path.
-    middleware: [outbound.middleware, returnPath(), ...(options.middleware ?? [])],
+    // The archive keeps what the function got (with Return-Path), inside the relay for the same
+    // reason; a message the queue then refuses (451) stays archived, and its retry is archived again.
+    // The hop count first: a looping message is refused before it is relayed or forwarded again.
+    middleware: [
+      hopLimit(),
+      outbound.middleware,
+      returnPath(),
+      ...(archive === null ? [] : [archive.middleware]),
+      ...(options.middleware ?? []),
+    ],
     // The library takes every certificate and the AUTH switch in its own shapes.
     tls: config.tlsCertificates,
     auth: config.auth === 'off' ? null : { allowInsecure: config.authAllowInsecure },
@@ -111,13 +148,14 @@ export async function serve(
     dsn: config.queue !== null,
     dnsLookups: lookups,
     logger: log,
-    ...(options.observer ? { observer: options.observer } : {}),
+    observer,
   });
   const smtpAddresses = await listenOrExplain(() => gateway.start(), 'MXHOOK_LISTEN').catch(
     async (error) => {
       // The listeners bound before the one that failed must not stay open.
       await gateway.stop();
       await outbound.stop(0);
+      await archive?.stop();
       throw error;
     },
   );
@@ -128,11 +166,14 @@ export async function serve(
   if (config.httpListen !== null) {
     admin = new AdminServer({
       ...config.httpListen,
-      isReady: () => gateway.listening && outbound.ready(),
+      isReady: () => gateway.listening && outbound.ready() && (archive?.ready() ?? true),
       jwks: publicJwks(keys),
       // As private as the listener: MXHOOK_HTTP_LISTEN must not be reachable from the internet.
       ...(outbound.queue ? { queue: { queue: outbound.queue, hostname: config.hostname } } : {}),
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(audit === null ? {} : { audit: { hub: audit, token: config.adminToken } }),
+      ...(archive?.route ? { rawMessages: archive.route } : {}),
+      ...(sendApi === null ? {} : { send: sendApi }),
     });
     const started = admin;
     adminAddress = await listenOrExplain(() => started.start(), 'MXHOOK_HTTP_LISTEN').catch(
@@ -140,6 +181,7 @@ export async function serve(
         certificates?.close();
         await gateway.stop();
         await outbound.stop(0);
+        await archive?.stop();
         throw error;
       },
     );
@@ -166,13 +208,24 @@ export async function serve(
       certificates?.close();
       await gateway.stop();
       // Sessions are done, so nothing more is queued; deliveries get the same grace sessions had.
-      options.observer?.queueAttached?.(null);
+      observer.queueAttached?.(null);
       await outbound.stop(config.shutdownGraceMs);
+      // Reports of the last deliveries get a moment; the function client closes after them.
+      await reports?.close(Math.min(config.shutdownGraceMs, 2_000));
+      await archive?.stop();
+      audit?.close();
       await admin?.stop();
       await client.close();
       await parser.close();
     },
   };
+}
+
+/** `http://host:port` of the HTTP listener, the default MXHOOK_PUBLIC_URL. */
+function listenerUrl(address: AddressInfo | null): string {
+  if (address === null) return '';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** The certificate files, re-read and checked exactly as at start-up. */

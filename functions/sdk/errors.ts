@@ -64,8 +64,44 @@ export type GatewayErrorCode =
   | 'ERR_AUTH_CHECK'
   /** A data answer asked to deliver the message, but no outbound queue is set (MXHOOK_QUEUE): 451. */
   | 'ERR_QUEUE_OFF'
+  /** A data answer asked to forward the message, but MXHOOK_SRS_SECRET is not set: 451. */
+  | 'ERR_SRS_OFF'
   /** The outbound queue could not store the message (disk, database): 451, never 250. */
-  | 'ERR_QUEUE_WRITE';
+  | 'ERR_QUEUE_WRITE'
+  /** The archive (MXHOOK_ARCHIVE) could not keep the message (disk, object storage): 451, never 250. */
+  | 'ERR_ARCHIVE_WRITE';
+
+/**
+ * Why the send API refused a message (the `code` of its `{ error: { code, message } }` answer,
+ * kept by the SDK's send client), and what the client adds when no answer came.
+ */
+export type SendErrorCode =
+  /** 404: the send API is not enabled (MXHOOK_SEND_TOKEN or MXHOOK_SEND_SIGNED). */
+  | 'ERR_SEND_OFF'
+  /** 401: no bearer token or signature, or a token the gateway does not know. */
+  | 'ERR_SEND_UNAUTHORIZED'
+  /** 405: not a POST. */
+  | 'ERR_METHOD_NOT_ALLOWED'
+  /** 400: a field is missing, has the wrong type, or a value out of its range; the message names it. */
+  | 'ERR_FIELD_INVALID'
+  /** 400: an address is not a mailbox `local@domain`. */
+  | 'ERR_ADDRESS_INVALID'
+  /** 400: a header name or value that could inject lines, or a header the API sets itself. */
+  | 'ERR_HEADER_INVALID'
+  /** 400: the Idempotency-Key header is empty, too long, or not printable ASCII. */
+  | 'ERR_IDEMPOTENCY_KEY_INVALID'
+  /** 403: the sender's domain is not one the gateway sends for (MXHOOK_SEND_FROM_DOMAINS). */
+  | 'ERR_FROM_NOT_ALLOWED'
+  /** 413: the message as built is larger than MXHOOK_MAX_MESSAGE_SIZE. */
+  | 'ERR_MESSAGE_TOO_LARGE'
+  /** 409: the Idempotency-Key was used for a different message. */
+  | 'ERR_IDEMPOTENCY_CONFLICT'
+  /** 500: a fault in the gateway itself (a bug, logged there); retried by the client like any 5xx. */
+  | 'ERR_SEND_INTERNAL'
+  /** Client only: no answer from the gateway after every retry (connection refused, reset, timeout). */
+  | 'ERR_SEND_NETWORK'
+  /** Client only: an answer that is not the send API's (an unexpected status or body). */
+  | 'ERR_SEND_FAILED';
 
 /**
  * Every code an {@link MxhookError} can carry: the repository's one code union. Codes are a
@@ -76,6 +112,11 @@ export type MxhookErrorCode =
   | UsageErrorCode
   /** A handler returned something the gateway would refuse for its step. */
   | 'ERR_RESPONSE_INVALID'
+  /** `rawMessage()`: the call has no raw message, or its `rawRef` URL did not answer with it. */
+  | 'ERR_RAW_UNAVAILABLE'
+  /** `rawMessage()`: the bytes fetched are not the message's (size or SHA-256 differ). */
+  | 'ERR_RAW_MISMATCH'
+  | SendErrorCode
   | GatewayErrorCode;
 
 /**

@@ -1,5 +1,6 @@
 // Hono helpers: a ready app that verifies every gateway call and routes it to per-step handlers, and the verifying middleware alone.
 import { type Context, type Env, Hono, type MiddlewareHandler } from 'hono';
+import { verifyDeliveryBody } from './delivery-report.ts';
 import { MxhookError, MxhookVerifyError } from './errors.ts';
 import { interpretResponse } from './interpret.ts';
 import { type RemoteJwksOptions, resolveKeys, type VerifyKeys } from './keys.ts';
@@ -8,7 +9,15 @@ import type { SeenIdStore } from './replay.ts';
 import type { ResponseFor } from './responses.ts';
 import { verifyBody } from './verify.ts';
 import { checkVerifyOptions } from './verify-options.ts';
-import { type RequestFor, SIGNATURE_HEADER, STEPS, type Step, type StepRequest } from './wire.ts';
+import {
+  DELIVERY_STEP,
+  type DeliveryReportRequest,
+  type RequestFor,
+  SIGNATURE_HEADER,
+  STEPS,
+  type Step,
+  type StepRequest,
+} from './wire.ts';
 
 /** Handles one step: gets the verified, typed payload and the Hono context, returns the answer. */
 export type StepHandler<S extends Step, E extends Env = Env> = (
@@ -16,8 +25,20 @@ export type StepHandler<S extends Step, E extends Env = Env> = (
   c: Context<E>,
 ) => ResponseFor<S> | Promise<ResponseFor<S>>;
 
-/** One optional handler per step; a step without one is accepted. */
-export type StepHandlers<E extends Env = Env> = { readonly [S in Step]?: StepHandler<S, E> };
+/**
+ * Hears what became of one recipient of a queued message (the gateway's `delivery` call, with
+ * MXHOOK_DELIVERY_REPORTS on). Its answer is not used: the app answers 200 once it returns; a
+ * throw answers 500, and the gateway does not send the report again.
+ */
+export type DeliveryHandler<E extends Env = Env> = (
+  request: DeliveryReportRequest,
+  c: Context<E>,
+) => void | Promise<void>;
+
+/** One optional handler per step, and for delivery reports; a step without one is accepted. */
+export type StepHandlers<E extends Env = Env> = { readonly [S in Step]?: StepHandler<S, E> } & {
+  readonly delivery?: DeliveryHandler<E>;
+};
 
 /** The variables the verifying middleware sets: `c.var.mxhook` is the verified payload. */
 export interface MxhookVariables {
@@ -52,8 +73,8 @@ export interface MxhookOptions<E extends Env = Env> {
 
 type Verifier<E extends Env> = (
   c: Context<E>,
-  step: Step | undefined,
-) => Promise<StepRequest | Response>;
+  step: Step | typeof DELIVERY_STEP | undefined,
+) => Promise<StepRequest | DeliveryReportRequest | Response>;
 
 function optionError(where: string, message: string, cause?: unknown): MxhookError {
   const code = cause instanceof MxhookError ? cause.code : 'ERR_OPTION_INVALID';
@@ -91,15 +112,17 @@ function createVerifier<E extends Env>(options: MxhookOptions<E>, where: string)
     try {
       // Without a signature there is nothing to check the body against, so do not read it.
       const body = signature === undefined ? new Uint8Array() : await readBodyOnce(c, maxBodyBytes);
-      return await verifyBody(body, signature, resolvedKeys, {
-        step,
+      const checks = {
         toleranceSeconds: options.toleranceSeconds,
         audience: typeof audience === 'function' ? audience(c) : audience,
         now: options.now,
         remoteJwks: options.remoteJwks,
         replay: typeof replay === 'function' ? replay(c) : replay,
         maxBodyBytes,
-      });
+      };
+      if (step === DELIVERY_STEP)
+        return await verifyDeliveryBody(body, signature, resolvedKeys, checks);
+      return await verifyBody(body, signature, resolvedKeys, { ...checks, step });
     } catch (error) {
       if (!(error instanceof MxhookVerifyError)) throw error;
       // Only the code goes back: it tells the gateway's operator what to fix, and reveals no key.
@@ -148,7 +171,7 @@ export function mxhookVerify<E extends Env = Env>(
   return async function mxhookVerifyMiddleware(c, next) {
     const result = await verifier(c as unknown as Context<E>, undefined);
     if (result instanceof Response) return result;
-    c.set('mxhook', result);
+    c.set('mxhook', result as StepRequest);
     await next();
   };
 }
@@ -162,10 +185,10 @@ function checkHandlers(handlers: unknown): void {
     throw optionError('mxhook()', 'handlers must be an object of step handlers');
   }
   for (const [name, handler] of Object.entries(handlers)) {
-    if (!isStep(name)) {
+    if (!isStep(name) && name !== DELIVERY_STEP) {
       throw optionError(
         'mxhook()',
-        `unknown step "${name}" in handlers; steps are ${STEPS.join(', ')}`,
+        `unknown step "${name}" in handlers; steps are ${STEPS.join(', ')} (and ${DELIVERY_STEP})`,
       );
     }
     if (typeof handler !== 'function') {
@@ -204,6 +227,12 @@ export function mxhook<E extends Env = Env>(
   const app = new Hono<E>();
   app.post('/:step', async (c) => {
     const step = c.req.param('step');
+    if (step === DELIVERY_STEP) {
+      const report = await verifier(c as unknown as Context<E>, DELIVERY_STEP);
+      if (report instanceof Response) return report;
+      await handlers.delivery?.(report as DeliveryReportRequest, c as unknown as Context<E>);
+      return c.json({ ok: true });
+    }
     if (!isStep(step)) return c.json({ error: 'unknown step' }, 404);
     const payload = await verifier(c as unknown as Context<E>, step);
     if (payload instanceof Response) return payload;

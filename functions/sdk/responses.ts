@@ -2,7 +2,14 @@
 import type { AllowedCode, STEP_CODES } from './codes.ts';
 import { MxhookError } from './errors.ts';
 import { interpretResponse } from './interpret.ts';
-import type { Action, DeliverRequest, ReplyText, Step } from './wire.ts';
+import type {
+  Action,
+  DeliverRequest,
+  ForwardRequest,
+  ReplyRequest,
+  ReplyText,
+  Step,
+} from './wire.ts';
 
 /** The codes that accept at a step; `AcceptCode<Step>` is every accepting code of any step. */
 export type AcceptCode<S extends Step> = (typeof STEP_CODES)[S]['accept'][number];
@@ -40,8 +47,18 @@ export type RecordedHeaders = Readonly<Record<string, string>>;
  */
 export type ResponseFor<S extends Step> = (ActionReply | CodeReply<AllowedCode<S>>) &
   (S extends 'data'
-    ? { readonly headers?: RecordedHeaders; readonly deliver?: DeliverRequest }
-    : { readonly headers?: never; readonly deliver?: never });
+    ? {
+        readonly headers?: RecordedHeaders;
+        readonly deliver?: DeliverRequest;
+        readonly forward?: ForwardRequest;
+        readonly reply?: ReplyRequest;
+      }
+    : {
+        readonly headers?: never;
+        readonly deliver?: never;
+        readonly forward?: never;
+        readonly reply?: never;
+      });
 
 /** The explicit code (and enhanced code) a helper may be given instead of the action's default. */
 export interface CodeOptions<C extends number> {

@@ -10,7 +10,7 @@ import {
   checkVerifyOptions,
   type VerifyOptions,
 } from './verify-options.ts';
-import { type RequestFor, SIGNATURE_HEADER, type Step, type StepRequest } from './wire.ts';
+import { type RequestFor, SIGNATURE_HEADER, type Step } from './wire.ts';
 
 /** The body as received: its bytes, or its text when it was read as UTF-8 text. */
 export type BodyInput = Uint8Array | ArrayBuffer | string;
@@ -62,7 +62,16 @@ function trimSlashes(url: string): string {
   return url.slice(0, end);
 }
 
-function checkClaims(request: StepRequest, options: CheckedVerifyOptions): void {
+/** The members of a signed body that are checked besides the signature. */
+export interface SignedClaims {
+  readonly id: string;
+  readonly timestamp: number;
+  readonly audience: string;
+  /** The step of a gateway call; absent in a send API request. */
+  readonly step?: string;
+}
+
+function checkClaims(request: SignedClaims, options: CheckedVerifyOptions): void {
   if (options.step !== null && request.step !== options.step) {
     throw new MxhookVerifyError(
       'ERR_BODY_MALFORMED',
@@ -82,7 +91,9 @@ function checkClaims(request: StepRequest, options: CheckedVerifyOptions): void 
     const audience = trimSlashes(request.audience);
     const matches = options.audiences.some((expected) => {
       const base = trimSlashes(expected);
-      return audience === base || audience === `${base}/${request.step}`;
+      return (
+        audience === base || (request.step !== undefined && audience === `${base}/${request.step}`)
+      );
     });
     if (!matches) {
       throw new MxhookVerifyError(
@@ -93,14 +104,20 @@ function checkClaims(request: StepRequest, options: CheckedVerifyOptions): void 
   }
 }
 
-async function verifyChecked(
+/**
+ * Checks the signature over `bytes`, then the claims of the body `parse` makes of them (freshness,
+ * audience, step, replay), in that order. Shared by the step calls, the delivery reports and the
+ * gateway's send API, whose bodies differ but are signed and stamped alike.
+ */
+export async function verifySigned<T extends SignedClaims>(
   bytes: Uint8Array,
   signature: string,
   keys: ResolvedKeys,
   options: CheckedVerifyOptions,
-): Promise<StepRequest> {
+  parse: (bytes: Uint8Array) => T,
+): Promise<T> {
   await checkSignature(bytes, signature, keys);
-  const request = parseStepRequest(bytes);
+  const request = parse(bytes);
   checkClaims(request, options);
   // Last, so only authentic, fresh requests take room in the store. An id needs remembering only
   // while its timestamp is within tolerance: after that the freshness check refuses it anyway.
@@ -146,12 +163,26 @@ export async function verifyBody<S extends Step = Step>(
   keys: VerifyKeys,
   options?: VerifyOptions<S>,
 ): Promise<RequestFor<S>> {
+  return (await verifyBodyWith(body, signature, keys, options, parseStepRequest)) as RequestFor<S>;
+}
+
+/**
+ * {@link verifyBody} for a body `parse` reads: the options, the header's presence and the size
+ * checked, then {@link verifySigned}. Shared with the delivery reports' `verifyDeliveryBody`.
+ */
+export async function verifyBodyWith<T extends SignedClaims>(
+  body: BodyInput,
+  signature: string | null | undefined,
+  keys: VerifyKeys,
+  options: VerifyOptions | undefined,
+  parse: (bytes: Uint8Array) => T,
+): Promise<T> {
   const checked = checkVerifyOptions(options);
   const resolved = resolveKeys(keys, checked.remoteJwks);
   if (typeof signature !== 'string' || signature.trim() === '') throw missing();
   const bytes = toBytes(body);
   checkBodySize(bytes.byteLength, checked.maxBodyBytes);
-  return (await verifyChecked(bytes, signature, resolved, checked)) as RequestFor<S>;
+  return verifySigned(bytes, signature, resolved, checked, parse);
 }
 
 /**
@@ -194,5 +225,11 @@ export async function verify<S extends Step = Step>(
     );
   }
   const bytes = await readBody(request, checked.maxBodyBytes);
-  return (await verifyChecked(bytes, signature, resolved, checked)) as RequestFor<S>;
+  return (await verifySigned(
+    bytes,
+    signature,
+    resolved,
+    checked,
+    parseStepRequest,
+  )) as RequestFor<S>;
 }

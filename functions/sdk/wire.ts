@@ -230,8 +230,11 @@ export interface ParsedAttachment {
   readonly contentId: string | null;
   /** `attachment` or `inline`. */
   readonly disposition: string | null;
-  /** The decoded bytes, base64. */
-  readonly content: string;
+  /**
+   * The decoded bytes, base64. Absent when the message came by reference (`message.rawRef`): its
+   * attachments' bytes are then read from the raw message.
+   */
+  readonly content?: string;
 }
 
 export interface ParsedMessage {
@@ -263,14 +266,34 @@ export interface ParseError {
   readonly message: string;
 }
 
+/**
+ * Where a message too large to go inline (over the gateway's MXHOOK_INLINE_MAX) is fetched: a
+ * signed URL that GETs exactly the bytes `raw` would have carried, until `expires`. The SDK's
+ * `rawMessage(call)` fetches it and checks `sha256`.
+ */
+export interface RawReference {
+  /** A short-lived signed URL (the gateway's own, or an object store's presigned GET). */
+  readonly url: string;
+  /** Lower-case hex SHA-256 of the bytes. */
+  readonly sha256: string;
+  /** Unix seconds after which the URL no longer answers. */
+  readonly expires: number;
+}
+
 export interface MessagePayload {
   /** Size in bytes of `raw` (after dot-unstuffing, with the gateway's Received header). */
   readonly size: number;
   /**
    * Base64 of the exact message bytes; present when the payload mode is `raw` or `both`, and in
-   * every mode when `parsed` is null.
+   * every mode when `parsed` is null, unless the message came by reference (`rawRef`).
    */
   readonly raw?: string;
+  /**
+   * In place of `raw` when the message is over the gateway's MXHOOK_INLINE_MAX (with an archive,
+   * MXHOOK_ARCHIVE): fetch it with `rawMessage(call)`. `parsed` then describes attachments
+   * without their `content`.
+   */
+  readonly rawRef?: RawReference;
   /**
    * Present when the payload mode is `parsed` or `both`; null when the message could not be
    * parsed, with `parseError` saying why (the message is still delivered, as `raw`).
@@ -293,6 +316,62 @@ export type StepRequest =
   | DataRequest;
 
 export type RequestFor<S extends Step> = Extract<StepRequest, { step: S }>;
+
+/**
+ * Not an SMTP step: the call the gateway makes, with `MXHOOK_DELIVERY_REPORTS` on, after each
+ * attempt to deliver a queued message to one recipient (`POST <function URL>/delivery`).
+ */
+export const DELIVERY_STEP = 'delivery';
+
+/** What one attempt came to: `deferred` is retried later; the others are final. */
+export type DeliveryOutcome = 'delivered' | 'deferred' | 'failed' | 'expired';
+
+/** The TLS of the delivery session, as the receiving server negotiated it. */
+export interface DeliveryTls {
+  readonly version: string;
+  readonly cipher: string;
+  /** The certificate chain and the MX host name verified. */
+  readonly authorized: boolean;
+}
+
+/** One recipient's delivery attempt. */
+export interface DeliveryReport {
+  /** The queue id the send API answered with (or the relayed message's). */
+  readonly queueId: string;
+  /** Where the message came from: `send-api`, or the receiving session's queue id. */
+  readonly origin: string;
+  /** The message's Message-ID, `<…>`; null when it has none. */
+  readonly messageId: string | null;
+  /** The envelope sender. */
+  readonly sender: string;
+  readonly recipient: string;
+  readonly outcome: DeliveryOutcome;
+  /** The reply that decided it, as the remote said it (`550 5.1.1 no such user`), or the gateway's. */
+  readonly reply: string;
+  /** Attempts made for this recipient, this one included. */
+  readonly attempts: number;
+  /** When the next attempt is due (ISO 8601), for `deferred`; otherwise null. */
+  readonly nextAttemptAt: string | null;
+  /** The MX host and address last tried (null when none was reached), and its TLS (null in clear). */
+  readonly remote: {
+    readonly host: string | null;
+    readonly address: string | null;
+    readonly tls: DeliveryTls | null;
+  };
+}
+
+/** The body of a `delivery` call: signed, stamped and addressed like every step's. */
+export interface DeliveryReportRequest {
+  readonly v: typeof WIRE_VERSION;
+  /** Unique per call, for replay protection. */
+  readonly id: string;
+  readonly step: typeof DELIVERY_STEP;
+  /** Unix seconds. */
+  readonly timestamp: number;
+  /** The URL the gateway called. */
+  readonly audience: string;
+  readonly delivery: DeliveryReport;
+}
 
 /** Reply text: one line, or several lines for a multi-line SMTP reply. */
 export type ReplyText = string | readonly string[];
@@ -321,8 +400,36 @@ export interface ActionResponse {
  */
 export type DeliverRequest = boolean | readonly string[];
 
-/** What a function answers (HTTP 2xx, JSON). `headers` and `deliver` are honoured on the data step only. */
+/**
+ * Addresses an accepted message is forwarded to (data step, with the outbound queue on), as it
+ * was received: the envelope sender rewritten with SRS (MXHOOK_SRS_SECRET) and an ARC set added.
+ */
+export type ForwardRequest = readonly string[];
+
+/**
+ * An automatic reply the gateway builds and sends to the envelope sender of an accepted message
+ * (data step, with the outbound queue on), from the recipient it was addressed to. RFC 3834's
+ * rules apply: none to the null sender, to automatic or list mail, or twice to one sender within
+ * MXHOOK_REPLY_WINDOW; a reply skipped is logged, and the answer stands.
+ */
+export interface ReplyRequest {
+  /** Default: `Re: ` and the original's subject. */
+  readonly subject?: string;
+  readonly text?: string;
+  readonly html?: string;
+  /** Extra header fields; those the gateway sets itself (From, To, threading, Auto-Submitted) win. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** An accepted recipient to reply as; default: the first accepted recipient. */
+  readonly from?: string;
+}
+
+/**
+ * What a function answers (HTTP 2xx, JSON). `headers`, `deliver`, `forward` and `reply` are
+ * honoured on the data step only.
+ */
 export type StepResponse = (ReplyResponse | ActionResponse) & {
   readonly headers?: Readonly<Record<string, string>>;
   readonly deliver?: DeliverRequest;
+  readonly forward?: ForwardRequest;
+  readonly reply?: ReplyRequest;
 };

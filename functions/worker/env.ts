@@ -28,6 +28,15 @@ export interface Bindings {
   readonly INBOX_TOKEN?: string;
   /** `"true"` opens the inbox without a token; only for local development. */
   readonly INBOX_PUBLIC?: string;
+  /**
+   * Text of an automatic reply to every stored message (RFC 3834 rules: none to bounces, lists or
+   * automatic mail); off when empty. Needs MXHOOK_SEND_URL and MXHOOK_SEND_TOKEN.
+   */
+  readonly AUTO_REPLY?: string;
+  /** The gateway's send API, `https://<gateway>/v1/send`, for the auto-reply. */
+  readonly MXHOOK_SEND_URL?: string;
+  /** A bearer token of the gateway's MXHOOK_SEND_TOKEN. A secret. */
+  readonly MXHOOK_SEND_TOKEN?: string;
   /** Stored messages: `msg:<id>` (the record, with a summary as metadata) and `raw:<id>`. */
   readonly MESSAGES: KVNamespace;
   /** Request ids already seen, for replay protection; entries expire on their own. */

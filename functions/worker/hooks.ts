@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import { accept, defer, dmarcFailsWithReject, mxhook, reject } from '../sdk/index.ts';
 import { audienceFrom } from './audience.ts';
+import { scheduleAutoReply } from './auto-reply.ts';
 import type { AppEnv } from './env.ts';
 import { KvSeenIdStore } from './kv-seen-id-store.ts';
 import { newMessageId } from './message-id.ts';
@@ -51,6 +52,7 @@ export function createHookApp(): Hono<AppEnv> {
         try {
           const { record, summary, raw } = await buildMessage(call, id, new Date(), recipients);
           await new MessageStore(c.env.MESSAGES).save(record, summary, raw);
+          scheduleAutoReply(record, c);
           return accept(`Stored as ${id}`);
         } catch (error) {
           if (error instanceof MessageTooLargeError) {

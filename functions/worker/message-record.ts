@@ -4,6 +4,7 @@ import {
   type DataRequest,
   type ParsedAddress,
   type ParsedMessage,
+  rawMessage,
   type VerdictSummary,
   verdictSummary,
 } from '../sdk/index.ts';
@@ -81,13 +82,6 @@ export interface MessageSummary {
 /** KV metadata is at most 1024 bytes of JSON. */
 const MAX_METADATA_BYTES = 1024;
 
-function decodeBase64(base64: string): Uint8Array {
-  const binary = atob(base64);
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index);
-  return bytes;
-}
-
 /** `Name <address>`, or the bare address. */
 export function formatAddress(address: ParsedAddress): string {
   return address.name === '' ? address.address : `${address.name} <${address.address}>`;
@@ -109,8 +103,11 @@ function contentFromParsed(parsed: ParsedMessage): MessageContent {
     text,
     html,
     attachments: attachments.map(({ content: _content, ...description }) => description),
+    // A message sent by reference has its attachments described only: no images to keep.
     inlineImages: inlineImages(
-      attachments.map((attachment) => ({ ...attachment, base64: () => attachment.content })),
+      attachments.flatMap(({ content, ...attachment }) =>
+        content === undefined ? [] : [{ ...attachment, base64: () => content }],
+      ),
     ),
     parseProblem: null,
   };
@@ -166,7 +163,10 @@ export async function buildMessage(
   receivedAt: Date,
   recipients: readonly string[] = call.envelope.rcptTo.map((rcpt) => rcpt.address),
 ): Promise<BuiltMessage> {
-  const raw = call.message.raw === undefined ? null : decodeBase64(call.message.raw);
+  // Inline or, for a large message, fetched from the gateway's signed URL (message.rawRef).
+  const { message } = call;
+  const raw =
+    message.raw === undefined && message.rawRef === undefined ? null : await rawMessage(call);
   const parsed = call.message.parsed;
   // `raw` is always sent when `parsed` is not (wire.ts), so the empty message only satisfies the types.
   const content = parsed

@@ -1,4 +1,5 @@
-// The inbox's storage in Workers KV: one record per message (with its summary as metadata) and the raw bytes.
+// The inbox's storage in Workers KV: one record per message (with its summary as metadata) and the raw
+// bytes, in parts when they are more than one KV value holds.
 import type { KVNamespace } from '@cloudflare/workers-types';
 import type { MessageSummary, StoredMessage } from './message-record.ts';
 
@@ -15,6 +16,17 @@ export class StorageError extends Error {
 
 /** Raised before writing anything when the message can never fit, so the sender is told now. */
 export class MessageTooLargeError extends StorageError {}
+
+/**
+ * The most raw bytes kept for one message: a large message arrives by reference and is kept in
+ * parts of one KV value each (`raw:<id>:<n>`); the gateway refuses larger mail before this anyway.
+ */
+export const MAX_RAW_BYTES = 4 * KV_MAX_VALUE_BYTES;
+
+/** How many parts raw bytes of this size take; 0 for one value of its own (`raw:<id>`). */
+function rawParts(sizeBytes: number): number {
+  return sizeBytes <= KV_MAX_VALUE_BYTES ? 0 : Math.ceil(sizeBytes / KV_MAX_VALUE_BYTES);
+}
 
 /** One page of the list, newest first; `cursor` fetches the next page, null on the last. */
 export interface MessagePage {
@@ -54,23 +66,26 @@ export class MessageStore {
     this.#kv = kv;
   }
 
-  /** Stores the raw bytes first and the record last, so a listed message always has its raw. */
+  /**
+   * Stores the raw bytes first and the record last, so a listed message always has its raw. Raw
+   * bytes over one KV value are stored in parts, as views of the one buffer (never copied).
+   */
   async save(
     record: StoredMessage,
     summary: MessageSummary,
     raw: Uint8Array | null,
   ): Promise<void> {
     const json = JSON.stringify(record);
-    if (raw !== null && raw.byteLength > KV_MAX_VALUE_BYTES) {
+    if (raw !== null && raw.byteLength > MAX_RAW_BYTES) {
       throw new MessageTooLargeError(
-        `the raw message is ${raw.byteLength} bytes, more than KV holds`,
+        `the raw message is ${raw.byteLength} bytes, more than the ${MAX_RAW_BYTES} kept`,
       );
     }
     if (new TextEncoder().encode(json).byteLength > KV_MAX_VALUE_BYTES) {
       throw new MessageTooLargeError('the parsed message is larger than KV holds');
     }
     try {
-      if (raw !== null) await this.#kv.put(RAW + record.id, raw);
+      if (raw !== null) await this.#putRaw(record.id, raw);
       await this.#kv.put(RECORD + record.id, json, { metadata: summary });
     } catch (cause) {
       throw new StorageError(`could not store message ${record.id}`, { cause });
@@ -122,10 +137,13 @@ export class MessageStore {
    * False when there was no such message.
    */
   async delete(id: string): Promise<boolean> {
-    if ((await this.#kv.get(RECORD + id)) === null) return false;
+    const record = await this.get(id);
+    if (record === null) return false;
     try {
       await this.#kv.delete(RECORD + id);
       await this.#kv.delete(RAW + id);
+      for (let part = 0; part < rawParts(record.size); part++)
+        await this.#kv.delete(`${RAW}${id}:${part}`);
     } catch (cause) {
       throw new StorageError(`could not delete message ${id}`, { cause });
     }
@@ -138,7 +156,27 @@ export class MessageStore {
   }
 
   /** The exact message bytes as the gateway received them, or null. */
-  getRaw(id: string): Promise<ArrayBuffer | null> {
-    return this.#kv.get(RAW + id, 'arrayBuffer');
+  async getRaw(id: string): Promise<ArrayBuffer | null> {
+    const whole = await this.#kv.get(RAW + id, 'arrayBuffer');
+    if (whole !== null) return whole;
+    const record = await this.get(id);
+    const parts = record?.hasRaw ? rawParts(record.size) : 0;
+    if (record === null || parts === 0) return null;
+    const bytes = new Uint8Array(record.size);
+    for (let part = 0; part < parts; part++) {
+      const value = await this.#kv.get(`${RAW}${id}:${part}`, 'arrayBuffer');
+      if (value === null) return null;
+      bytes.set(new Uint8Array(value), part * KV_MAX_VALUE_BYTES);
+    }
+    return bytes.buffer;
+  }
+
+  async #putRaw(id: string, raw: Uint8Array): Promise<void> {
+    const parts = rawParts(raw.byteLength);
+    if (parts === 0) return this.#kv.put(RAW + id, raw);
+    for (let part = 0; part < parts; part++) {
+      const start = part * KV_MAX_VALUE_BYTES;
+      await this.#kv.put(`${RAW}${id}:${part}`, raw.subarray(start, start + KV_MAX_VALUE_BYTES));
+    }
   }
 }

@@ -1,7 +1,10 @@
 // Admin HTTP for operators: liveness, readiness, metrics and the JWKS consumers verify signatures with.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SEND_PATH } from '../../functions/sdk/send-message.ts';
 import type { PublicJwks } from '../../functions/sdk/sign.ts';
+import type { RawRoute } from '../archive/raw-route.ts';
+import { type AuditAdmin, auditRequest, isAuditPath } from '../audit/audit-routes.ts';
 import { MxhookError } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { isQueuePath, type QueueAdmin, queueRequest } from './queue-routes.ts';
@@ -14,6 +17,8 @@ const ENDPOINTS = {
   '/metrics': 'Prometheus metrics',
   '/.well-known/jwks.json': "the public keys that verify the gateway's Ed25519 signatures",
   '/queue': 'the outbound queue (GET; /queue/<id>: GET, DELETE; /queue/<id>/retry, /bounce: POST)',
+  [SEND_PATH]: 'the send API (POST a message as JSON; bearer token or signed request)',
+  '/v1/audit': 'the live audit stream: /v1/audit/stream (server-sent events); GET, PUT the switch',
 } as const;
 
 export interface AdminServerOptions {
@@ -26,6 +31,12 @@ export interface AdminServerOptions {
   readonly metrics?: { readonly contentType: string; readonly render: () => Promise<string> };
   /** The outbound queue, for /queue (as private as this listener: it takes no token). */
   readonly queue?: QueueAdmin;
+  /** The live audit stream, for /v1/audit (token-protected: audit-routes.ts). */
+  readonly audit?: AuditAdmin;
+  /** Archived messages by signed URL, /v1/messages/<key>/raw (the URL is the credential). */
+  readonly rawMessages?: RawRoute;
+  /** The send API at /v1/send; absent: answered 404 ERR_SEND_OFF. */
+  readonly send?: { handle(request: IncomingMessage, response: ServerResponse): Promise<void> };
 }
 
 export class AdminServer {
@@ -65,6 +76,19 @@ export class AdminServer {
 
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://admin');
+    if (await this.#options.rawMessages?.handle(request, response, url)) return;
+    if (isAuditPath(url.pathname))
+      return auditRequest(this.#options.audit ?? null, request, response, url);
+    if (url.pathname === SEND_PATH) {
+      if (this.#options.send !== undefined) return this.#options.send.handle(request, response);
+      const off = {
+        error: {
+          code: 'ERR_SEND_OFF',
+          message: 'the send API is off: set MXHOOK_SEND_TOKEN (or MXHOOK_SEND_SIGNED=true)',
+        },
+      };
+      return send(response, 404, 'application/json', `${JSON.stringify(off)}\n`);
+    }
     if (isQueuePath(url.pathname)) {
       const { status, body } = await queueRequest(this.#options.queue ?? null, request, url);
       return send(response, status, 'application/json', `${JSON.stringify(body, null, 2)}\n`);
@@ -76,7 +100,9 @@ export class AdminServer {
         const listed = Object.entries(ENDPOINTS).filter(
           ([endpoint]) =>
             (endpoint !== '/metrics' || this.#options.metrics !== undefined) &&
-            (endpoint !== '/queue' || this.#options.queue !== undefined),
+            (endpoint !== '/queue' || this.#options.queue !== undefined) &&
+            (endpoint !== SEND_PATH || this.#options.send !== undefined) &&
+            (endpoint !== '/v1/audit' || this.#options.audit !== undefined),
         );
         const index = {
           service: 'mxhook',

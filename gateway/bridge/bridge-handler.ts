@@ -1,10 +1,10 @@
 // The webhook bridge as a Handler: each enabled step becomes a signed call to the function.
 import type { Step, StepResponse } from '../../functions/sdk/wire.ts';
 import type { PayloadMode } from '../config/setting.ts';
-import type { Handler, VerifiedCall } from '../handler.ts';
+import type { Handler } from '../handler.ts';
 import type { FunctionClient } from './function-client.ts';
 import type { ParsePool } from './parse-pool.ts';
-import { requestBody } from './payload.ts';
+import { type BridgeCall, requestBody } from './payload.ts';
 
 export interface BridgeOptions {
   readonly client: FunctionClient;
@@ -20,7 +20,7 @@ export function createBridgeHandler(options: BridgeOptions): Handler {
   const payload = { mode: options.payload, parser: options.parser };
   const enabled = new Set<Step>(options.steps);
   async function callFunction(
-    call: VerifiedCall & { readonly signal: AbortSignal },
+    call: BridgeCall & { readonly signal: AbortSignal },
   ): Promise<StepResponse> {
     const audience = client.urlOf(call.step);
     const body = await requestBody(call, audience, payload, call.signal);

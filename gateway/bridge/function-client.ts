@@ -1,7 +1,7 @@
 // POSTs signed request bodies to the function over a keep-alive undici Pool and returns the parsed JSON answer.
 import { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
-import type { Step } from '../../functions/sdk/wire.ts';
+import type { DELIVERY_STEP, Step } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
 import type { RequestBody, StampedBody } from './request-body.ts';
 import type { SignatureHeaders } from './signature-headers.ts';
@@ -27,12 +27,15 @@ const DEAD_CONNECTION_CODES: ReadonlySet<string> = new Set([
 ]);
 const USER_AGENT = 'mxhook/0.1';
 
+/** What the client calls: a step, or the delivery report (not an SMTP step). */
+export type CallStep = Step | typeof DELIVERY_STEP;
+
 export class FunctionClient {
   readonly #pool: Pool;
   readonly #base: URL;
   readonly #signatureHeaders: SignatureHeaders;
   /** Each step's URL and path, resolved once rather than on every call. */
-  readonly #urls = new Map<Step, { readonly href: string; readonly path: string }>();
+  readonly #urls = new Map<CallStep, { readonly href: string; readonly path: string }>();
 
   constructor(options: FunctionClientOptions) {
     this.#base = options.url;
@@ -49,11 +52,11 @@ export class FunctionClient {
   }
 
   /** The URL a step is POSTed to; also the `audience` of its request body. */
-  urlOf(step: Step): string {
+  urlOf(step: CallStep): string {
     return this.#urlOf(step).href;
   }
 
-  #urlOf(step: Step): { readonly href: string; readonly path: string } {
+  #urlOf(step: CallStep): { readonly href: string; readonly path: string } {
     let url = this.#urls.get(step);
     if (url === undefined) {
       const resolved = new URL(step, this.#base);
@@ -67,7 +70,7 @@ export class FunctionClient {
    * Calls the function. Throws an MxhookError: ERR_HOOK_NETWORK (no connection, reset),
    * ERR_HOOK_STATUS (non-2xx), ERR_HOOK_RESPONSE (not JSON, too large); aborting `signal` aborts.
    */
-  async call(step: Step, body: StampedBody, signal: AbortSignal): Promise<unknown> {
+  async call(step: CallStep, body: StampedBody, signal: AbortSignal): Promise<unknown> {
     const signature = await this.#signatureHeaders(body);
     const { path } = this.#urlOf(step);
     const headers: Record<string, string> = {
@@ -246,7 +249,7 @@ function codeOf(error: unknown): string {
 }
 
 /** Transport errors become an MxhookError at this boundary, keeping the original as `cause`. */
-function translate(error: unknown, step: Step): unknown {
+function translate(error: unknown, step: CallStep): unknown {
   if (error instanceof MxhookError) return error;
   if (error instanceof Error && error.name === 'AbortError') return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -4,7 +4,16 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ParseError } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
-import type { WorkerAnswer } from './parse-worker.ts';
+import type { WorkerAnswer, WorkerInput } from './parse-worker.ts';
+
+/** How one message is parsed. */
+export interface ParseOptions {
+  /**
+   * Whether attachments carry their bytes (`content`); false for a message sent by reference,
+   * whose attachments are only described. Default true.
+   */
+  readonly attachmentContent?: boolean;
+}
 
 /** What parsing a message gives: its `parsed` JSON as UTF-8 pieces, or why there is none. */
 export type ParseOutcome =
@@ -69,6 +78,7 @@ const WORKER_URL = new URL(
 interface Job {
   readonly chunks: readonly Buffer[];
   readonly sizeBytes: number;
+  readonly attachmentContent: boolean;
   readonly signal: AbortSignal;
   readonly resolve: (outcome: ParseOutcome) => void;
   readonly reject: (error: unknown) => void;
@@ -123,7 +133,12 @@ export class ParsePool {
    * parsed resolves with the reason; rejects only when the pool cannot take it (ERR_PARSE_BUSY,
    * ERR_SHUTTING_DOWN) or with `signal`'s reason when the caller gives up.
    */
-  parse(chunks: readonly Buffer[], sizeBytes: number, signal: AbortSignal): Promise<ParseOutcome> {
+  parse(
+    chunks: readonly Buffer[],
+    sizeBytes: number,
+    signal: AbortSignal,
+    options: ParseOptions = {},
+  ): Promise<ParseOutcome> {
     if (sizeBytes > this.#options.maxInputBytes) {
       return Promise.resolve({
         error: {
@@ -148,6 +163,7 @@ export class ParsePool {
       const job: Job = {
         chunks,
         sizeBytes,
+        attachmentContent: options.attachmentContent ?? true,
         signal,
         resolve,
         reject,
@@ -262,7 +278,8 @@ export class ParsePool {
       view.set(chunk, at);
       at += chunk.length;
     }
-    slot.worker.postMessage(input, [input]);
+    const message: WorkerInput = { bytes: input, attachmentContent: job.attachmentContent };
+    slot.worker.postMessage(message, [input]);
   }
 
   /** The worker answers its messages in the order it was given them (parse-worker.ts). */

@@ -1,6 +1,11 @@
 // Builds the JSON request body of each step exactly as the wire contract (functions/sdk/wire.ts) lists it.
 import { randomUUID } from 'node:crypto';
-import { type DataRequest, type StepRequest, WIRE_VERSION } from '../../functions/sdk/wire.ts';
+import {
+  type DataRequest,
+  type RawReference,
+  type StepRequest,
+  WIRE_VERSION,
+} from '../../functions/sdk/wire.ts';
 import type { PayloadMode } from '../config/setting.ts';
 import type { VerifiedCall } from '../handler.ts';
 import type { ParsePool } from './parse-pool.ts';
@@ -14,6 +19,9 @@ import {
 
 type DataCall = Extract<VerifiedCall, { step: 'data' }>;
 
+/** A call as the bridge gets it: at data, maybe with the archive's reference to the message. */
+export type BridgeCall = VerifiedCall & { readonly rawReference?: RawReference };
+
 /** How the data call's message is carried, and what parses it. */
 export interface PayloadOptions {
   readonly mode: PayloadMode;
@@ -22,7 +30,7 @@ export interface PayloadOptions {
 
 /** The request body for one call, with its `id` and `timestamp`; `audience` is the URL being called. */
 export async function requestBody(
-  call: VerifiedCall,
+  call: BridgeCall,
   audience: string,
   payload: PayloadOptions,
   signal: AbortSignal,
@@ -47,7 +55,7 @@ export async function requestBody(
 }
 
 function stepBody(
-  call: VerifiedCall,
+  call: BridgeCall,
   base: Omit<StepRequest, 'step'>,
   payload: PayloadOptions,
   signal: AbortSignal,
@@ -64,7 +72,13 @@ function stepBody(
     case 'rcpt':
       return json({ ...base, step: 'rcpt', rcpt: call.rcpt });
     case 'data':
-      return dataBody({ ...base, step: 'data' }, call.message, payload, signal);
+      return dataBody(
+        { ...base, step: 'data' },
+        call.message,
+        call.rawReference ?? null,
+        payload,
+        signal,
+      );
   }
 }
 
@@ -78,10 +92,14 @@ function json(request: StepRequest): RequestBody {
  * out (see request-body.ts), so a 25 MiB message is held once, not four times. `parsed` arrives from
  * the parse worker as JSON in UTF-8 pieces and is spliced in as it is. A message that cannot be parsed goes
  * with `parsed: null`, the reason, and `raw` whatever the mode, so the function always gets it.
+ *
+ * A message the archive keeps by reference goes as `rawRef` in place of `raw`, and its `parsed`
+ * describes attachments without their bytes: the body stays small whatever the message's size.
  */
 async function dataBody(
   base: Omit<DataRequest, 'message'>,
   message: DataCall['message'],
+  reference: RawReference | null,
   { mode, parser }: PayloadOptions,
   signal: AbortSignal,
 ): Promise<RequestBody> {
@@ -90,9 +108,14 @@ async function dataBody(
   // `message` is the last member and its object ends the body, so the text ends with `}}`; the
   // other members of `message` go just before them.
   const head = `${JSON.stringify(request).slice(0, -2)},`;
-  const raw: BodyPiece[] = ['"raw":"', { base64Of: chunks, byteLength: sizeBytes }, '"}}'];
+  const raw: BodyPiece[] =
+    reference === null
+      ? ['"raw":"', { base64Of: chunks, byteLength: sizeBytes }, '"}}']
+      : [`"rawRef":${JSON.stringify(reference)}}}`];
   if (mode === 'raw') return splicedBody([head, ...raw]);
-  const outcome = await parser.parse(chunks, sizeBytes, signal);
+  const outcome = await parser.parse(chunks, sizeBytes, signal, {
+    attachmentContent: reference === null,
+  });
   if ('error' in outcome) {
     return splicedBody([
       `${head}"parsed":null,"parseError":${JSON.stringify(outcome.error)},`,

@@ -62,6 +62,30 @@ export function checkConsistency(config: GatewayConfig, requireFunctionUrl: bool
   if (config.requireTls && config.tls === null) {
     throw new ConfigError('MXHOOK_REQUIRE_TLS', 'needs MXHOOK_TLS_CERT and MXHOOK_TLS_KEY');
   }
+  if (config.archive?.kind === 'directory' && config.httpListen === null) {
+    throw new ConfigError(
+      'MXHOOK_ARCHIVE',
+      'a directory archive serves large messages (MXHOOK_INLINE_MAX) on the HTTP listener: MXHOOK_HTTP_LISTEN is off',
+    );
+  }
+  if (config.audit === 'on' && config.httpListen === null) {
+    throw new ConfigError(
+      'MXHOOK_AUDIT',
+      'on needs the admin listener, where the stream is read: MXHOOK_HTTP_LISTEN is off',
+    );
+  }
+  if ((config.sendTokens.length > 0 || config.sendSigned) && config.httpListen === null) {
+    throw new ConfigError(
+      config.sendTokens.length > 0 ? 'MXHOOK_SEND_TOKEN' : 'MXHOOK_SEND_SIGNED',
+      'the send API is served on the HTTP listener: MXHOOK_HTTP_LISTEN is off',
+    );
+  }
+  if (config.sendSigned && config.signingSecrets.length === 0 && config.signingKeys.length === 0) {
+    throw new ConfigError(
+      'MXHOOK_SEND_SIGNED',
+      'needs MXHOOK_SIGNING_SECRET or MXHOOK_SIGNING_KEY, whose keys check the signatures',
+    );
+  }
   const requireTlsListener = config.listen.find((listener) => listener.requireTls);
   if (requireTlsListener !== undefined && config.tls === null) {
     throw new ConfigError(

@@ -35,7 +35,7 @@ const NO_LISTENER = 'needs at least one host:port';
  * most 63 octets (RFC 1035 §2.3.4), the whole at most 255 (RFC 5321 §4.5.3.1.2). An all-numeric
  * last label is refused (RFC 3696 §2) so a mistyped IP address is not taken for a name.
  */
-function isDomainName(text: string): boolean {
+export function isDomainName(text: string): boolean {
   if (text.length === 0 || text.length > 255) return false;
   const labels = text.split('.');
   if (!labels.every((label) => LABEL.test(label))) return false;

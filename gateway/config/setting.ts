@@ -18,6 +18,13 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const AUTH_MODES = ['off', 'function', 'users'] as const;
+
+/** MXHOOK_AUDIT: the audit stream's switch at start. */
+export const AUDIT_SWITCH = ['off', 'on'] as const;
+
+/** Which queued messages the function hears about (MXHOOK_DELIVERY_REPORTS). */
+export const DELIVERY_REPORT_SCOPES = ['off', 'send-api', 'all'] as const;
+export type DeliveryReportScope = (typeof DELIVERY_REPORT_SCOPES)[number];
 export type AuthMode = (typeof AUTH_MODES)[number];
 
 /** One row of the table: a variable, how `--help` shows it, and the typed field it fills. */

@@ -3,6 +3,9 @@
 
 import { AUTHENTICATION_CHECKS } from '../../functions/sdk/wire.ts';
 import type { Kind } from './kind.ts';
+import { ADMIN_TOKEN } from './parse-admin-token.ts';
+import { ARCHIVE_LOCATION, PUBLIC_URL } from './parse-archive.ts';
+import { DELIVERY_TLS } from './parse-delivery-tls.ts';
 import { DKIM_SIGNING } from './parse-dkim-signing.ts';
 import { READABLE_FILE, SIGNING_KEYS, SIGNING_SECRETS, tlsPairs } from './parse-keys.ts';
 import {
@@ -24,10 +27,14 @@ import {
   wholeNumber,
   wordList,
 } from './parse-scalars.ts';
+import { DOMAIN_LIST, SEND_TOKENS } from './parse-send.ts';
+import { SRS_DOMAIN } from './parse-srs-domain.ts';
 import {
+  AUDIT_SWITCH,
   AUTH_MODES,
   BARE_LF_POLICIES,
   type Companion,
+  DELIVERY_REPORT_SCOPES,
   LOG_LEVELS,
   LONG_LINE_POLICIES,
   PAYLOAD_MODES,
@@ -436,6 +443,15 @@ export const VARIABLES = [
       'Seconds a message is retried for (5 days) before it is returned to its sender as undeliverable.',
   }),
   setting({
+    name: 'MXHOOK_DELAY_WARNING',
+    field: 'delayWarningMs',
+    placeholder: '<seconds>',
+    default: '14400',
+    kind: seconds({ zeroAllowed: true }),
+    meaning:
+      'Seconds a recipient may wait in the outbound queue before its sender gets one "delayed" notice (RFC 3464), when its NOTIFY asks for delays or is absent; 0: never. 4 hours, as sendmail; Postfix sends none by default.',
+  }),
+  setting({
     name: 'MXHOOK_DKIM_SIGN',
     field: 'dkimSign',
     placeholder: '<dom:sel:keyfile,...>',
@@ -446,6 +462,54 @@ export const VARIABLES = [
       'DKIM keys for the mail mxhook delivers (RFC 6376): a message whose From domain is one of these domains, or under one, is signed with its PEM key (RSA of 2048 bits or more, or Ed25519) before it is queued.',
   }),
   setting({
+    name: 'MXHOOK_SRS_SECRET',
+    field: 'srsSecrets',
+    placeholder: '<secret,...>',
+    default: '',
+    defaultText: '-',
+    kind: SIGNING_SECRETS,
+    meaning:
+      'SRS keys (at least 32 characters each), which a data answer that says forward needs: forwarded mail goes out from an SRS address (SRS0=hash=day=domain=user@MXHOOK_SRS_DOMAIN) signed with the first; bounces to one signed with any of them go back to the original sender.',
+  }),
+  setting({
+    name: 'MXHOOK_SRS_DOMAIN',
+    field: 'srsDomain',
+    placeholder: '<domain>',
+    default: '',
+    defaultText: 'MXHOOK_HOSTNAME',
+    kind: SRS_DOMAIN,
+    meaning:
+      'The domain of SRS addresses: its MX must be this gateway (bounces come back to it) and its SPF must allow it. Forwarded mail is ARC-sealed with the MXHOOK_DKIM_SIGN key of this domain, or of a domain it is under.',
+  }),
+  setting({
+    name: 'MXHOOK_REPLY_WINDOW',
+    field: 'replyWindowMs',
+    placeholder: '<seconds>',
+    default: '604800',
+    kind: seconds(),
+    meaning:
+      "Seconds within which a data answer's reply goes at most once to one sender from one address (7 days, as vacation(1)); RFC 3834 §2.",
+  }),
+  setting({
+    name: 'MXHOOK_DELIVERY_TLS',
+    field: 'deliveryTls',
+    placeholder: '<domain:level,...>',
+    default: '',
+    defaultText: '*:opportunistic',
+    kind: DELIVERY_TLS,
+    meaning:
+      'TLS that delivery requires, per destination domain (`*`: every other): opportunistic (STARTTLS when offered, certificate not checked), encrypt (STARTTLS required) or verify (STARTTLS required with a certificate valid for the MX host). A requirement not met defers the mail; it is never sent in clear. MTA-STS may raise a level, never lower it.',
+  }),
+  setting({
+    name: 'MXHOOK_MTA_STS',
+    field: 'mtaSts',
+    placeholder: '<bool>',
+    default: 'true',
+    kind: BOOLEAN,
+    meaning:
+      "Honour destination domains' MTA-STS policies (RFC 8461): enforce requires verified TLS to the MX hosts the policy lists, testing only logs what enforce would refuse.",
+  }),
+  setting({
     name: 'MXHOOK_DELIVERY_PORT',
     field: 'deliveryPort',
     placeholder: '<port>',
@@ -453,6 +517,67 @@ export const VARIABLES = [
     kind: PORT,
     meaning:
       "The port mail is delivered to. For tests only: the world's MX hosts listen on 25 (RFC 5321 §4.5.4).",
+  }),
+  setting({
+    name: 'MXHOOK_ARCHIVE',
+    field: 'archive',
+    placeholder: '<dir>|<s3-url>',
+    default: '',
+    defaultText: 'off',
+    kind: ARCHIVE_LOCATION,
+    meaning:
+      'Keep every accepted message, durably before its 250: in a directory (one file per message, per-recipient links named by a hash of the address) or in S3-compatible object storage (AWS S3, R2, MinIO; shared by a fleet). A write that fails gets 451. Needed for MXHOOK_INLINE_MAX.',
+  }),
+  companion({
+    name: 'MXHOOK_ARCHIVE_ENDPOINT',
+    readBy: 'MXHOOK_ARCHIVE',
+    placeholder: '<url>',
+    default: '',
+    defaultText: 'AWS S3',
+    meaning:
+      'The S3-compatible endpoint of an s3:// archive (https://<account>.r2.cloudflarestorage.com, a MinIO URL), addressed path-style; unset: AWS S3 in MXHOOK_ARCHIVE_REGION.',
+  }),
+  companion({
+    name: 'MXHOOK_ARCHIVE_REGION',
+    readBy: 'MXHOOK_ARCHIVE',
+    placeholder: '<region>',
+    default: 'us-east-1',
+    defaultText: 'us-east-1',
+    meaning: 'The region requests to an s3:// archive are signed for (R2: auto).',
+  }),
+  companion({
+    name: 'MXHOOK_ARCHIVE_ACCESS_KEY_ID',
+    readBy: 'MXHOOK_ARCHIVE',
+    placeholder: '<id>',
+    default: '',
+    defaultText: '-',
+    meaning: 'The access key id of an s3:// archive.',
+  }),
+  companion({
+    name: 'MXHOOK_ARCHIVE_SECRET_ACCESS_KEY',
+    readBy: 'MXHOOK_ARCHIVE',
+    placeholder: '<secret>',
+    default: '',
+    defaultText: '-',
+    meaning: 'The secret access key of an s3:// archive. A secret.',
+  }),
+  setting({
+    name: 'MXHOOK_RETENTION_DAYS',
+    field: 'retentionDays',
+    placeholder: '<days>',
+    default: '30',
+    kind: wholeNumber('days', 0),
+    meaning:
+      'Days an archived message is kept at least; a sweep removes older ones (whole UTC days, a bounded number per run). 0 keeps them until removed by hand (or by an object-storage lifecycle rule).',
+  }),
+  setting({
+    name: 'MXHOOK_INLINE_MAX',
+    field: 'inlineMaxBytes',
+    placeholder: '<bytes>',
+    default: '5242880',
+    kind: wholeNumber('bytes', 0),
+    meaning:
+      'With MXHOOK_ARCHIVE, a larger message goes to the data call by reference (message.rawRef: a short-lived signed URL to the archived bytes) instead of as base64 in the JSON.',
   }),
   setting({
     name: 'MXHOOK_AUTH',
@@ -506,6 +631,73 @@ export const VARIABLES = [
     default: '127.0.0.1:9025',
     kind: HOST_PORT_OR_OFF,
     meaning: 'Admin HTTP listener (health, readiness, metrics, JWKS); off disables it.',
+  }),
+  setting({
+    name: 'MXHOOK_AUDIT',
+    field: 'audit',
+    placeholder: 'on|off',
+    default: 'off',
+    kind: oneOf(AUDIT_SWITCH),
+    meaning:
+      'The live audit stream (admin listener, /v1/audit/stream) at start: on makes its events (and keeps recent ones for replay) even with nobody listening; off makes them only while a subscriber is connected. PUT /v1/audit switches it at run time.',
+  }),
+  setting({
+    name: 'MXHOOK_ADMIN_TOKEN',
+    field: 'adminToken',
+    placeholder: '<token>',
+    default: '',
+    defaultText: '-',
+    kind: ADMIN_TOKEN,
+    meaning:
+      'Bearer token the audit endpoints require, at least 32 characters (mxhook secret prints one); unset, they answer loopback peers only.',
+  }),
+  setting({
+    name: 'MXHOOK_PUBLIC_URL',
+    field: 'publicUrl',
+    placeholder: '<url>',
+    default: '',
+    defaultText: 'the HTTP listener',
+    kind: PUBLIC_URL,
+    meaning:
+      "The base URL at which functions reach the gateway's HTTP listener (behind a proxy, say), for the URLs the gateway hands out: a large archived message's rawRef.",
+  }),
+  setting({
+    name: 'MXHOOK_SEND_TOKEN',
+    field: 'sendTokens',
+    placeholder: '<token,...>',
+    default: '',
+    defaultText: '-',
+    kind: SEND_TOKENS,
+    meaning:
+      'Bearer tokens of the send API (POST /v1/send on MXHOOK_HTTP_LISTEN), comma-separated for a rotation, at least 32 characters each. Setting it (or MXHOOK_SEND_SIGNED) turns the send API on; it needs MXHOOK_QUEUE.',
+  }),
+  setting({
+    name: 'MXHOOK_SEND_SIGNED',
+    field: 'sendSigned',
+    placeholder: '<bool>',
+    default: 'false',
+    kind: BOOLEAN,
+    meaning:
+      "Also accept send API requests signed like the gateway's own calls (Mxhook-Signature, verified with MXHOOK_SIGNING_SECRET or the MXHOOK_SIGNING_KEY key pairs), as the SDK's send() signs them.",
+  }),
+  setting({
+    name: 'MXHOOK_SEND_FROM_DOMAINS',
+    field: 'sendFromDomains',
+    placeholder: '<domain,...>',
+    default: '',
+    defaultText: 'the DKIM domains',
+    kind: DOMAIN_LIST,
+    meaning:
+      'Sender domains the send API sends for (the From address and the envelope sender, or a subdomain); by default the domains of MXHOOK_DKIM_SIGN. Anything else gets 403.',
+  }),
+  setting({
+    name: 'MXHOOK_DELIVERY_REPORTS',
+    field: 'deliveryReports',
+    placeholder: '<which>',
+    default: 'off',
+    kind: oneOf(DELIVERY_REPORT_SCOPES),
+    meaning:
+      "Signed delivery calls (POST <MXHOOK_FUNCTION_URL>/delivery) after each recipient's delivery attempt: off, send-api (mail queued by the send API) or all (every queued message but notices). At most once, off the delivery path.",
   }),
   setting({
     name: 'MXHOOK_LOG_LEVEL',

@@ -13,7 +13,8 @@ import { VERSION } from '../version.ts';
 import {
   AUTHENTICATION_RESULTS,
   CODE_CLASSES,
-  DELIVERY_OUTCOMES,
+  DELIVERY_ATTEMPTS,
+  DSN_ACTIONS,
   labelValue,
   REJECTION_REASONS,
   REPLY_STEPS,
@@ -171,7 +172,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       return { pending: 0, oldestAgeMs: null };
     }
   };
-  const deliveryLabels = DELIVERY_OUTCOMES.map((outcome) => ({ outcome }));
+  const deliveryLabels = DELIVERY_ATTEMPTS.map(([outcome, reason]) => ({
+    outcome,
+    reason: labelValue(reason),
+  }));
+  const dsnLabels = DSN_ACTIONS.map((action) => ({ action }));
   const queueFamilies = [
     new Gauge({
       name: `${METRIC_PREFIX}queue_messages_pending`,
@@ -189,17 +194,18 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
         this.set(((await queueStats()).oldestAgeMs ?? 0) / 1000);
       },
     }),
-    new Counter({
-      name: `${METRIC_PREFIX}delivery_attempts_total`,
-      help: "Outbound delivery attempts, one per recipient, by outcome: delivered, deferred (to be retried), failed (given up: 5xx, no such domain, null MX), expired (the queue's lifetime ran out).",
-      labelNames: ['outcome'],
-      registers: [],
-      collect() {
-        this.reset();
-        for (const [i, labels] of deliveryLabels.entries())
-          this.inc(labels, observer.deliveryAttempts[i]!);
-      },
-    }),
+    mirroredCounter(
+      'delivery_attempts_total',
+      "Outbound delivery attempts, one per recipient, by outcome: delivered, deferred (to be retried), failed (given up: 5xx, no such domain, null MX), expired (the queue's lifetime ran out); and by reason: ok, remote_4xx, remote_5xx, connection, tls, dns, size, policy, expired.",
+      ['outcome', 'reason'],
+      () => deliveryLabels.map((labels, i) => [labels, observer.deliveryAttempts[i]!]),
+    ),
+    mirroredCounter(
+      'dsn_sent_total',
+      'Delivery status notifications (RFC 3464) queued for senders, by action, the worst news each carries: failed (a bounce), delayed, delivered (asked for with NOTIFY=SUCCESS).',
+      ['action'],
+      () => dsnLabels.map((labels, i) => [labels, observer.dsnsQueued[i]!]),
+    ),
   ];
   observer.onFirstQueue = () => {
     for (const family of queueFamilies) registry.registerMetric(family);
@@ -227,11 +233,21 @@ function counter(
   labelNames: readonly string[],
   read: () => readonly Series[],
 ): void {
-  new Counter({
+  registry.registerMetric(mirroredCounter(name, help, labelNames, read));
+}
+
+/** The same, not registered yet: for families that appear later (the queue's). */
+function mirroredCounter(
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  read: () => readonly Series[],
+): Counter {
+  return new Counter({
     name: `${METRIC_PREFIX}${name}`,
     help,
     labelNames,
-    registers: [registry],
+    registers: [],
     collect() {
       // The observer holds the running totals; the counter only mirrors them for this scrape.
       this.reset();

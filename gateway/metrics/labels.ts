@@ -5,6 +5,8 @@ import {
   type AuthenticationResult,
   STEPS,
 } from '../../functions/sdk/wire.ts';
+import { DELIVERY_REASONS, type DeliveryReason } from '../outbound/delivery-reason.ts';
+import type { DsnAction } from '../outbound/dsn.ts';
 import type { AttemptOutcome } from '../outbound/queue.ts';
 import type { RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
@@ -57,10 +59,33 @@ const deliveryOutcomes: Record<AttemptOutcome['kind'], true> = {
   expired: true,
 };
 
+const dsnActions: Record<DsnAction, true> = { failed: true, delayed: true, delivered: true };
+
 export const STEP_OUTCOMES = Object.keys(stepOutcomes) as readonly StepOutcome[];
 /** What one recipient's delivery attempt came to. */
 export const DELIVERY_OUTCOMES = Object.keys(deliveryOutcomes) as readonly AttemptOutcome['kind'][];
-export const DELIVERY_OUTCOME_INDEX = indexOf(DELIVERY_OUTCOMES);
+/** Each outcome with each reason it can have (delivery-reason.ts): the attempts' label pairs. */
+export const DELIVERY_ATTEMPTS: readonly (readonly [AttemptOutcome['kind'], DeliveryReason])[] =
+  DELIVERY_OUTCOMES.flatMap((outcome) =>
+    DELIVERY_REASONS[outcome].map((reason) => [outcome, reason] as const),
+  );
+/** The DELIVERY_ATTEMPTS index of an outcome and reason, by outcome, then by reason. */
+export const DELIVERY_ATTEMPT_INDEX: ReadonlyMap<
+  AttemptOutcome['kind'],
+  ReadonlyMap<DeliveryReason, number>
+> = new Map(
+  DELIVERY_OUTCOMES.map((outcome) => [
+    outcome,
+    new Map(
+      DELIVERY_ATTEMPTS.flatMap(([kind, reason], index) =>
+        kind === outcome ? [[reason, index] as const] : [],
+      ),
+    ),
+  ]),
+);
+/** The notices (RFC 3464 actions) the delivery runner queues. */
+export const DSN_ACTIONS = Object.keys(dsnActions) as readonly DsnAction[];
+export const DSN_ACTION_INDEX = indexOf(DSN_ACTIONS);
 export const AUTHENTICATION_RESULTS = Object.keys(
   authenticationResults,
 ) as readonly AuthenticationResult[];

@@ -7,6 +7,8 @@
 // buckets, so each call is observed into it directly, through children bound to their labels
 // once. That happens once per function call, an HTTP round trip that dwarfs it.
 import type { Authentication, AuthenticationResult, Step } from '../../functions/sdk/wire.ts';
+import type { DeliveryReason } from '../outbound/delivery-reason.ts';
+import type { DsnAction } from '../outbound/dsn.ts';
 import type { AttemptOutcome, QueueStats } from '../outbound/queue.ts';
 import type { GatewayObserver, RefusalReason, ReplyStep } from '../server/observer.ts';
 import type { StepOutcome } from '../smtp/decision.ts';
@@ -16,8 +18,10 @@ import {
   AUTHENTICATION_RESULT_INDEX,
   AUTHENTICATION_RESULTS,
   CODE_CLASSES,
-  DELIVERY_OUTCOME_INDEX,
-  DELIVERY_OUTCOMES,
+  DELIVERY_ATTEMPT_INDEX,
+  DELIVERY_ATTEMPTS,
+  DSN_ACTION_INDEX,
+  DSN_ACTIONS,
   REJECTION_REASON_INDEX,
   REJECTION_REASONS,
   REPLY_REASON_INDEX,
@@ -45,8 +49,10 @@ export class MetricsObserver implements GatewayObserver {
   readonly tlsHandshakes = new Float64Array(2);
   /** By `VERDICT_CHECKS index * AUTHENTICATION_RESULTS.length + result index`. */
   readonly verdicts = new Float64Array(VERDICT_CHECKS.length * AUTHENTICATION_RESULTS.length);
-  /** Recipients' delivery attempts, by DELIVERY_OUTCOMES index. */
-  readonly deliveryAttempts = new Float64Array(DELIVERY_OUTCOMES.length);
+  /** Recipients' delivery attempts, by DELIVERY_ATTEMPTS (outcome and reason) index. */
+  readonly deliveryAttempts = new Float64Array(DELIVERY_ATTEMPTS.length);
+  /** Notices queued, by DSN_ACTIONS index. */
+  readonly dsnsQueued = new Float64Array(DSN_ACTIONS.length);
   /** The outbound queue whose depth a scrape reads; null when there is none (or it is closing). */
   queue: { stats(now: number): Promise<QueueStats> } | null = null;
   /** Called when the first queue is attached: createMetrics adds the queue's families then. */
@@ -127,9 +133,14 @@ export class MetricsObserver implements GatewayObserver {
     this.#verdict('arc', arc?.result);
   }
 
-  deliveryAttempt(outcome: AttemptOutcome['kind']): void {
-    const index = DELIVERY_OUTCOME_INDEX.get(outcome);
+  deliveryAttempt(outcome: AttemptOutcome['kind'], reason: DeliveryReason): void {
+    const index = DELIVERY_ATTEMPT_INDEX.get(outcome)?.get(reason);
     if (index !== undefined) this.deliveryAttempts[index]! += 1;
+  }
+
+  dsnQueued(action: DsnAction): void {
+    const index = DSN_ACTION_INDEX.get(action);
+    if (index !== undefined) this.dsnsQueued[index]! += 1;
   }
 
   queueAttached(queue: { stats(now: number): Promise<QueueStats> } | null): void {

@@ -5,10 +5,17 @@
 // wakes at once when the queue says new work arrived.
 import type { Logger } from 'pino';
 import type { GatewayObserver } from '../server/observer.ts';
-import { noticeFor } from './bounce-policy.ts';
+import { type NoticeEvent, noticeFor } from './bounce-policy.ts';
+import { deliveryReason } from './delivery-reason.ts';
 import { buildDsn, EXPIRED_STATUS } from './dsn.ts';
 import type { DeliveryReport, DeliveryRequest, RecipientResult } from './mx-delivery.ts';
-import type { AttemptOutcome, Claim, MessageRecord, OutboundQueue } from './queue.ts';
+import type {
+  AttemptOutcome,
+  Claim,
+  MessageRecord,
+  OutboundQueue,
+  RecipientRecord,
+} from './queue.ts';
 import { nextAttempt } from './retry-schedule.ts';
 
 export interface DeliveryRunnerOptions {
@@ -19,6 +26,11 @@ export interface DeliveryRunnerOptions {
   readonly owner: string;
   readonly concurrency: number;
   readonly retry: { readonly minMs: number; readonly maxMs: number; readonly lifetimeMs: number };
+  /**
+   * How long after it was queued a recipient still deferred gets its sender one "delayed" notice
+   * (MXHOOK_DELAY_WARNING); 0 or absent: never.
+   */
+  readonly delayWarningMs?: number;
   /** Our host name: the reporting MTA of the notices we send. */
   readonly hostname: string;
   /** How long a claim is held before another worker may take it over (a crashed one's). */
@@ -26,8 +38,19 @@ export interface DeliveryRunnerOptions {
   readonly pollMs?: number;
   readonly log: Logger;
   readonly now?: () => number;
-  /** Told each recipient's outcome, for metrics. */
-  readonly observer?: Pick<GatewayObserver, 'deliveryAttempt'>;
+  /** Told each recipient's outcome and each notice queued, for metrics. */
+  readonly observer?: Pick<GatewayObserver, 'deliveryAttempt' | 'dsnQueued' | 'deliveryResult'>;
+  /** Told each recipient's attempt in full, at once (delivery reports); must not throw or wait. */
+  readonly onAttempt?: (attempt: DeliveryAttempt) => void;
+}
+
+/** One recipient's attempt, as `onAttempt` is told it. */
+export interface DeliveryAttempt {
+  readonly message: MessageRecord;
+  readonly body: readonly Buffer[];
+  readonly result: RecipientResult;
+  readonly outcome: AttemptOutcome;
+  readonly report: DeliveryReport;
 }
 
 /** A claim outlives the slowest delivery: connects, TLS and a 25 MiB DATA at a slow peer. */
@@ -68,14 +91,7 @@ export class DeliveryRunner {
     this.#stopping = true;
     this.#unsubscribe?.();
     if (this.#timer !== null) clearTimeout(this.#timer);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.#inFlight]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(this.#inFlight, graceMs);
   }
 
   /** Deliveries in progress now. */
@@ -149,35 +165,59 @@ export class DeliveryRunner {
       (result) => [result, this.#outcomeOf(message, result)] as const,
     );
     for (const [result, outcome] of outcomes) {
+      const reason = deliveryReason(outcome, report.tlsPolicy);
       log.info(
         {
           queueId: message.id,
           rcpt: result.address,
           outcome: outcome.kind,
+          reason,
           reply: result.reply,
           host: report.host,
           address: report.address,
           tls: report.tls,
+          tlsPolicy: report.tlsPolicy,
         },
         'delivery attempt',
       );
-      this.#options.observer?.deliveryAttempt?.(outcome.kind);
+      this.#options.observer?.deliveryAttempt?.(outcome.kind, reason);
+      this.#options.observer?.deliveryResult?.(message.id, result, outcome, report);
     }
     // Notices first: they need the message, which the last final outcome removes.
     await this.#notify(message, body, report, outcomes);
     for (const [result, outcome] of outcomes) {
       await queue.record(owner, message.id, result.address, outcome);
+      // Once recorded: a report never tells of an outcome the queue does not hold.
+      this.#options.onAttempt?.({ message, body, result, outcome, report });
     }
   }
 
   #outcomeOf(message: MessageRecord, result: RecipientResult): AttemptOutcome {
     if (result.kind !== 'deferred') return { kind: result.kind, reply: result.reply };
-    const attempts =
-      (message.recipients.find((r) => r.address === result.address)?.attempts ?? 0) + 1;
+    const recipient = message.recipients.find((r) => r.address === result.address);
+    const attempts = (recipient?.attempts ?? 0) + 1;
     const next = nextAttempt(this.#options.retry, attempts, message.createdAt, this.#now());
-    return next.kind === 'expired'
-      ? { kind: 'expired', reply: result.reply }
-      : { kind: 'deferred', reply: result.reply, retryAt: next.at };
+    if (next.kind === 'expired') return { kind: 'expired', reply: result.reply };
+    const deferred = { kind: 'deferred', reply: result.reply, retryAt: next.at } as const;
+    return this.#delayNoticeDue(message, recipient)
+      ? { ...deferred, delayNotified: true }
+      : deferred;
+  }
+
+  /**
+   * Whether a recipient deferred now gets its sender a "delayed" notice: once it has waited
+   * delayWarningMs, if its NOTIFY asks for delays, and only if it never had one (the queue keeps
+   * the mark recorded with the outcome).
+   */
+  #delayNoticeDue(message: MessageRecord, recipient: RecipientRecord | undefined): boolean {
+    const after = this.#options.delayWarningMs ?? 0;
+    return (
+      after > 0 &&
+      recipient !== undefined &&
+      recipient.delayNotified !== true &&
+      this.#now() - message.createdAt >= after &&
+      noticeFor(message.sender, recipient, 'delayed')
+    );
   }
 
   /** Queues the delivery status notifications the sender asked for (or gets by default). */
@@ -188,8 +228,7 @@ export class DeliveryRunner {
     outcomes: readonly (readonly [RecipientResult, AttemptOutcome])[],
   ): Promise<void> {
     const reported = outcomes.flatMap(([result, outcome]) => {
-      const event =
-        outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'deferred' ? null : 'failed';
+      const event = noticeEventOf(outcome);
       const recipient = message.recipients.find((r) => r.address === result.address);
       if (event === null || recipient === undefined) return [];
       return noticeFor(message.sender, recipient, event) ? [{ recipient, event, outcome }] : [];
@@ -199,11 +238,15 @@ export class DeliveryRunner {
       hostname: this.#options.hostname,
       message,
       body,
-      recipients: reported.map(({ recipient, outcome }) => ({
+      recipients: reported.map(({ recipient, event, outcome }) => ({
         recipient,
-        action: outcome.kind === 'delivered' ? 'delivered' : 'failed',
+        action: event,
         reply: outcome.reply,
         ...(outcome.kind === 'expired' ? { status: EXPIRED_STATUS } : {}),
+        // RFC 3464 §2.3.9: when the queue gives up on it.
+        ...(event === 'delayed'
+          ? { willRetryUntil: message.createdAt + this.#options.retry.lifetimeMs }
+          : {}),
         ...(report.host === null ? {} : { remoteMta: report.host }),
         lastAttemptAt: this.#now(),
       })),
@@ -216,6 +259,7 @@ export class DeliveryRunner {
       eightBit: notice.eightBit,
       origin: `dsn:${message.id}`,
     });
+    this.#options.observer?.dsnQueued?.(notice.action);
   }
 
   #leaseMs(): number {
@@ -224,6 +268,19 @@ export class DeliveryRunner {
 
   #pollMs(): number {
     return this.#options.pollMs ?? DEFAULT_POLL_MS;
+  }
+}
+
+/** What a notice says of an outcome: of a deferral, only when a delay notice goes with it. */
+function noticeEventOf(outcome: AttemptOutcome): NoticeEvent | null {
+  switch (outcome.kind) {
+    case 'delivered':
+      return 'delivered';
+    case 'deferred':
+      return outcome.delayNotified === true ? 'delayed' : null;
+    case 'failed':
+    case 'expired':
+      return 'failed';
   }
 }
 
@@ -239,4 +296,19 @@ function groupsOf(claims: readonly Claim[]): Group[] {
     } else group.addresses.push(claim.address);
   }
   return [...groups.values()];
+}
+
+/** Waits until every one of `calls` has settled, or `graceMs` has passed, whichever is first. */
+export async function settleWithin(
+  calls: Iterable<Promise<unknown>>,
+  graceMs: number,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...calls]),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
 }

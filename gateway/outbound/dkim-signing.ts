@@ -79,7 +79,14 @@ export function signingEntryFor(
   entries: readonly DkimSigningEntry[],
 ): DkimSigningEntry | null {
   const domain = fromDomain(headerSection(body));
-  if (domain === null) return null;
+  return domain === null ? null : entryCovering(domain, entries);
+}
+
+/** The entry for `domain` (an A-label, lower-case) or the longest one it is under; null if none. */
+export function entryCovering(
+  domain: string,
+  entries: readonly DkimSigningEntry[],
+): DkimSigningEntry | null {
   let best: DkimSigningEntry | null = null;
   for (const entry of entries) {
     const covers = domain === entry.domain || domain.endsWith(`.${entry.domain}`);

@@ -63,6 +63,8 @@ export interface Dsn {
    * message/rfc822 part can have no other transfer encoding), so it is 8-bit if the original was.
    */
   readonly eightBit: boolean;
+  /** The worst news it carries (failed, then delayed, then delivered): its subject's. */
+  readonly action: DsnAction;
 }
 
 const SUBJECTS: Readonly<Record<DsnAction, string>> = {
@@ -113,6 +115,7 @@ export async function buildDsn(input: DsnInput): Promise<Dsn> {
     recipient: message.sender,
     body: await root.build(),
     eightBit: returnFull && message.eightBit,
+    action: worst,
   };
 }
 

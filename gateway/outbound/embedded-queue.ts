@@ -15,6 +15,7 @@ import type {
   Claim,
   MessageRecord,
   NewMessage,
+  OnceKey,
   OutboundQueue,
   QueueStats,
   RecipientRecord,
@@ -55,11 +56,27 @@ CREATE TABLE IF NOT EXISTS recipients (
 );
 CREATE INDEX IF NOT EXISTS recipients_queued ON recipients (state, next_attempt_at);
 CREATE INDEX IF NOT EXISTS recipients_leased ON recipients (state, lease_until);
+-- NewMessage.once: a key given within its ttl names the message it queued.
+CREATE TABLE IF NOT EXISTS once_keys (
+  key TEXT PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS once_keys_expiry ON once_keys (expires_at);
 `;
 
-const SCHEMA_VERSION = 1;
+/** 3: recipients.delay_notified (DELAY_NOTICE_COLUMN). */
+const SCHEMA_VERSION = 3;
+/**
+ * Added to a database of an earlier version in place: SQLite has no ADD COLUMN IF NOT EXISTS, so
+ * `open` adds it when the file's user_version says it is older and the column is not there.
+ */
+const DELAY_NOTICE_COLUMN =
+  'ALTER TABLE recipients ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0;';
 const OPEN_WAIT_MS = 2_000;
 const NOT_FINAL = `state IN ('queued', 'delivering')`;
+/** Expired once keys removed per keyed enqueue: bounded work, and still faster than they come. */
+const ONCE_KEYS_SWEPT_PER_CALL = 16;
 
 interface MessageRow {
   readonly id: string;
@@ -83,6 +100,7 @@ interface RecipientRow {
   readonly attempts: number;
   readonly next_attempt_at: number | null;
   readonly last_result: string | null;
+  readonly delay_notified: number;
 }
 
 interface ClaimRow {
@@ -143,7 +161,9 @@ export class EmbeddedQueue implements OutboundQueue {
       );
       // A write (user_version marks the schema) takes the exclusive lock now, not at the first
       // enqueue.
-      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+      db.exec(`BEGIN IMMEDIATE; ${SCHEMA}`);
+      if (needsDelayNoticeColumn(db)) db.exec(DELAY_NOTICE_COLUMN);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
       // The lock makes this process the queue's only user, so any lease still held belongs to
       // one that died (kill -9, a crash) mid-delivery: due again now, not when the lease runs out.
       db.exec(
@@ -184,17 +204,20 @@ export class EmbeddedQueue implements OutboundQueue {
     const batch = this.#pending;
     this.#pending = [];
     const now = Date.now();
-    const ids = batch.map(() => queueId());
+    let ids: string[] = [];
     try {
       this.#transaction(() => {
-        for (const [index, entry] of batch.entries()) this.#insert(ids[index]!, entry, now);
+        ids = batch.map((entry) => this.#insert(entry, now));
       });
     } catch {
       // One message the database refuses must not fail the others: each on its own, then.
-      for (const [index, entry] of batch.entries()) {
+      for (const entry of batch) {
         try {
-          this.#transaction(() => this.#insert(ids[index]!, entry, now));
-          entry.resolve(ids[index]!);
+          let id = '';
+          this.#transaction(() => {
+            id = this.#insert(entry, now);
+          });
+          entry.resolve(id);
         } catch (error) {
           entry.reject(error);
         }
@@ -206,7 +229,19 @@ export class EmbeddedQueue implements OutboundQueue {
     this.#wake();
   }
 
-  #insert(id: string, { message, hash }: PendingInsert, now: number): void {
+  /** Inserts the message, unless its once key names one already: returns the id either way. */
+  #insert({ message, hash }: PendingInsert, now: number): string {
+    if (message.once !== undefined) {
+      const earlier = this.#earlierMessageFor(message.once, now);
+      if (earlier !== null) return earlier;
+    }
+    const id = queueId();
+    if (message.once !== undefined) {
+      // REPLACE: an expired row for the key may still be there, past this call's bounded sweep.
+      this.#statement(
+        'INSERT OR REPLACE INTO once_keys (key, message_id, expires_at) VALUES (?, ?, ?)',
+      ).run(message.once.key, id, now + message.once.ttlMs);
+    }
     this.#statement(
       `INSERT INTO messages (id, sender, created_at, size_bytes, body_hash, return_content,
            envelope_id, smtputf8, eight_bit, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -229,6 +264,22 @@ export class EmbeddedQueue implements OutboundQueue {
          SELECT ?, value ->> 'address', value ->> 'notify', value ->> 'originalRecipient',
            'queued', ? FROM json_each(?) ORDER BY key`,
     ).run(id, now, JSON.stringify(uniqueRecipients(message.recipients)));
+    return id;
+  }
+
+  /**
+   * The message a live once key names, or null when the key is free: expired keys are forgotten
+   * here, a bounded number per call, so the table never grows past the keys still in their ttl.
+   */
+  #earlierMessageFor(once: OnceKey, now: number): string | null {
+    this.#statement(
+      `DELETE FROM once_keys WHERE key IN
+         (SELECT key FROM once_keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ).run(now, ONCE_KEYS_SWEPT_PER_CALL);
+    const row = this.#statement(
+      'SELECT message_id FROM once_keys WHERE key = ? AND expires_at > ?',
+    ).get(once.key, now) as { readonly message_id: string } | undefined;
+    return row?.message_id ?? null;
   }
 
   async claim(
@@ -313,7 +364,7 @@ export class EmbeddedQueue implements OutboundQueue {
     const deferred = outcome.kind === 'deferred';
     const { changes } = this.#statement(
       `UPDATE recipients SET state = ?, attempts = attempts + ?, next_attempt_at = ?,
-           last_result = ?, owner = NULL, lease_until = NULL
+           last_result = ?, owner = NULL, lease_until = NULL, delay_notified = delay_notified | ?
          WHERE message_id = ? AND address = ? AND owner = ? AND state = 'delivering'`,
     ).run(
       deferred ? 'queued' : outcome.kind,
@@ -321,6 +372,7 @@ export class EmbeddedQueue implements OutboundQueue {
       outcome.kind === 'expired' ? 0 : 1,
       deferred ? outcome.retryAt : null,
       outcome.reply,
+      deferred && outcome.delayNotified === true ? 1 : 0,
       messageId,
       address,
       owner,
@@ -455,7 +507,20 @@ function recipientRecord(row: RecipientRow): RecipientRecord {
     nextAttemptAt:
       row.state === 'queued' || row.state === 'delivering' ? row.next_attempt_at : null,
     lastResult: row.last_result,
+    ...(row.delay_notified === 1 ? { delayNotified: true as const } : {}),
   };
 }
 
 /** A recipient is named by (message id, address), so an address given twice is delivered once. */
+
+/** Inside open's transaction: a database from before SCHEMA_VERSION 3 lacks the column. */
+function needsDelayNoticeColumn(db: DatabaseSync): boolean {
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as {
+    readonly user_version: number;
+  };
+  if (version >= 3) return false;
+  const column = db
+    .prepare("SELECT 1 FROM pragma_table_info('recipients') WHERE name = 'delay_notified'")
+    .get();
+  return column === undefined;
+}

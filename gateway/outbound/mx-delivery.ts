@@ -7,11 +7,19 @@
 // smtp-transaction.ts runs the transactions over them, and session-pool.ts keeps them for reuse.
 //
 // Policies, as production MTAs have them:
-// - STARTTLS whenever offered; the certificate is not verified first (RFC 7435: opportunistic
-//   encryption beats none) but `authorized` records whether it would have passed. A host that
-//   refuses STARTTLS with an error reply is used in clear (nodemailer's opportunisticTLS), as it
-//   would be had it not offered it; a host whose TLS handshake fails is never used in clear on that
-//   connection, nor reconnected to without TLS: it counts as a failed host, and the next is tried.
+// - By default, STARTTLS whenever offered; the certificate is not verified first (RFC 7435:
+//   opportunistic encryption beats none) but `authorized` records whether it would have passed. A
+//   host that refuses STARTTLS with an error reply is used in clear (nodemailer's
+//   opportunisticTLS), as it would be had it not offered it; a host whose TLS handshake fails is
+//   never used in clear on that connection, nor reconnected to without TLS: it counts as a failed
+//   host, and the next is tried.
+// - Where the domain requires more (delivery-tls.ts: MXHOOK_DELIVERY_TLS, or an MTA-STS policy in
+//   enforce mode, RFC 8461 §5), STARTTLS is required (`encrypt`), and for `verify` its certificate
+//   must chain to a trusted CA and name the MX host (SNI and the check use the MX name, §4.1). A
+//   host that cannot do that is a failed host; when none can, the recipients are deferred with
+//   the reason. Nothing is ever sent in clear to such a domain. An enforce policy also limits
+//   delivery to the MX hosts it lists; a testing policy changes nothing but logs what enforce
+//   would have refused, with TLSRPT's result type (RFC 8460 §4.3).
 // - A failure before the recipients are answered (no connection, a greeting, EHLO or STARTTLS
 //   failure, a 4xx to MAIL, 421 anywhere, a lost connection, a timeout) moves the recipients on to
 //   the next address; a 5xx to MAIL fails them all; RCPT and DATA replies decide per recipient.
@@ -20,6 +28,8 @@ import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import type { Resolve } from '../authentication/resolve.ts';
+import { type DeliveryTlsSource, type DestinationTls, OPPORTUNISTIC } from './delivery-tls.ts';
+import { policyListsHost } from './mta-sts.ts';
 import { type MxHost, mxHosts } from './mx-hosts.ts';
 import type { RecipientRequest } from './queue.ts';
 import { QUIT_MS, type Session, SessionPool } from './session-pool.ts';
@@ -60,8 +70,12 @@ export interface TlsDetails {
   /** `TLSv1.3`. */
   readonly version: string;
   readonly cipher: string;
-  /** Whether the certificate chain and the MX host name would have passed verification. */
+  /** Whether the certificate chain and the MX host name pass verification. */
   readonly authorized: boolean;
+  /** Why not (`DEPTH_ZERO_SELF_SIGNED_CERT`, `ERR_TLS_CERT_ALTNAME_INVALID`); null if they do. */
+  readonly verifyError: string | null;
+  /** Whether the session was set up requiring a verified certificate (the `verify` level). */
+  readonly verified: boolean;
 }
 
 export interface DeliveryReport {
@@ -72,6 +86,8 @@ export interface DeliveryReport {
   readonly address: string | null;
   /** The last session's TLS; null in clear or when no session was set up. */
   readonly tls: TlsDetails | null;
+  /** The TLS policy that applied (DestinationTls.policy): `opportunistic`, `mta-sts enforce`… */
+  readonly tlsPolicy: string;
 }
 
 export interface MxDeliveryOptions {
@@ -82,13 +98,23 @@ export interface MxDeliveryOptions {
   readonly port: number;
   /** How long a TCP connection may take to open; default 30 s (Postfix's smtp_connect_timeout). */
   readonly connectTimeoutMs?: number;
-  /** Connections open at once to one MX address, busy or idle; default 2. */
+  /**
+   * Connections open at once to one MX address, busy or idle; default 10 (Postfix starts at 5 and
+   * allows 20). With 2, delivery to one busy destination fell behind what the gateway took in.
+   */
   readonly perDestinationConcurrency?: number;
+  /** The TLS each destination domain requires; default: opportunistic everywhere. */
+  readonly tls?: DeliveryTlsSource;
+  /**
+   * The CAs an MX host's certificate must chain to; default: the system's. For tests only, whose
+   * receiving servers have certificates of their own CA (as `port` is for tests).
+   */
+  readonly ca?: readonly string[];
   readonly log?: Logger;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
-const DEFAULT_CONCURRENCY = 2;
+const DEFAULT_CONCURRENCY = 10;
 /** The greeting, EHLO and STARTTLS together: RFC 5321 §4.5.3.2.1 gives the greeting 5 minutes. */
 const SETUP_TIMEOUT_MS = 300_000;
 /** Silence that ends a session: the reply to the final dot may take 10 min (RFC 5321 §4.5.3.2.6). */
@@ -138,6 +164,7 @@ export class MxDelivery {
         host: null,
         address: null,
         tls: null,
+        tlsPolicy: OPPORTUNISTIC.policy,
       };
     }
   }
@@ -156,18 +183,30 @@ export class MxDelivery {
       if (reply !== null) results.set(recipient.address, failed(recipient.address, reply));
       return reply === null;
     });
-    let report: Omit<DeliveryReport, 'results'> = { host: null, address: null, tls: null };
+    let report: Omit<DeliveryReport, 'results'> = {
+      host: null,
+      address: null,
+      tls: null,
+      tlsPolicy: OPPORTUNISTIC.policy,
+    };
     let reply = '451 4.3.2 Delivery is shutting down';
     if (pending.length > 0 && !this.#closed) {
       const destination = await mxHosts(request.domain, this.#options.resolve);
       if (destination.kind === 'hosts') {
-        for (const target of targets(destination.hosts)) {
+        const tls = (await this.#options.tls?.forDomain(request.domain)) ?? OPPORTUNISTIC;
+        report = { ...report, tlsPolicy: tls.policy };
+        const hosts = this.#allowed(request.domain, destination.hosts, tls);
+        if (hosts.length === 0) {
+          const names = destination.hosts.map((host) => host.name).join(', ');
+          reply = `451 4.7.5 MTA-STS policy of ${request.domain} lists none of its MX hosts (${names})`;
+        }
+        for (const target of targets(hosts)) {
           if (this.#closed) break;
-          const attempt = await this.#attempt(target, request, pending);
+          const attempt = await this.#attempt(target, request, pending, tls);
           for (const result of attempt.results) results.set(result.address, result);
           pending = attempt.pending;
           reply = attempt.reply;
-          report = { ...target, tls: attempt.tls };
+          report = { ...target, tls: attempt.tls, tlsPolicy: tls.policy };
           if (pending.length === 0) break;
         }
       } else {
@@ -184,22 +223,43 @@ export class MxDelivery {
     };
   }
 
+  /**
+   * The MX hosts an MTA-STS policy allows: under enforce, only those it lists (RFC 8461 §4.1);
+   * under testing, all, those it does not list logged.
+   */
+  #allowed(domain: string, hosts: readonly MxHost[], tls: DestinationTls): readonly MxHost[] {
+    const { sts } = tls;
+    if (sts === null) return hosts;
+    return hosts.filter((host) => {
+      if (policyListsHost(sts, host.name)) return true;
+      this.#options.log?.warn(
+        { domain, host: host.name, tlsPolicy: tls.policy, resultType: 'validation-failure' },
+        sts.mode === 'enforce'
+          ? 'MX host not in the MTA-STS policy: skipped'
+          : 'MX host not in the MTA-STS policy (testing: used anyway)',
+      );
+      return sts.mode === 'testing';
+    });
+  }
+
   /** One address: a session, the checks against what it announced, then the transactions. */
   async #attempt(
     target: Target,
     request: DeliveryRequest,
     recipients: readonly RecipientRequest[],
+    tls: DestinationTls,
   ): Promise<Attempt> {
     let session: Session;
     let reused: boolean;
     try {
-      ({ session, reused } = await this.#session(target));
+      ({ session, reused } = await this.#session(target, tls));
     } catch (error) {
       if (!(error instanceof NoSession)) throw error;
       const { reply } = error;
-      this.#log(target, request, { reply, tls: null, reused: false });
+      this.#log(target, request, tls, { reply, tls: null, reused: false });
       return { results: [], pending: recipients, reply, tls: null };
     }
+    if (tls.sts?.mode === 'testing') this.#reportTesting(target, request.domain, tls, session.tls);
     const results: RecipientResult[] = [];
     let pending = recipients;
     const refused = refusal(session.connection, request, target);
@@ -223,17 +283,41 @@ export class MxDelivery {
       }
     }
     this.#pool.release(session.key, session);
-    this.#log(target, request, { reply, tls: session.tls, reused });
+    this.#log(target, request, tls, { reply, tls: session.tls, reused });
     return { results, pending, reply, tls: session.tls };
+  }
+
+  /** Under an MTA-STS testing policy: what enforce would have refused, as TLSRPT names it. */
+  #reportTesting(
+    target: Target,
+    domain: string,
+    tls: DestinationTls,
+    details: TlsDetails | null,
+  ): void {
+    if (details?.authorized === true) return;
+    this.#options.log?.warn(
+      {
+        domain,
+        ...target,
+        tlsPolicy: tls.policy,
+        resultType:
+          details === null ? 'starttls-not-supported' : resultType(details.verifyError ?? ''),
+        reason: details === null ? 'no STARTTLS' : details.verifyError,
+      },
+      'MTA-STS testing: enforce would have refused this host',
+    );
   }
 
   /**
    * A session to `target`: an idle one, reset with RSET, or a new one. Rejects with NoSession
    * when none could be set up; the slot is given back then.
    */
-  async #session(target: Target): Promise<{ session: Session; reused: boolean }> {
+  async #session(
+    target: Target,
+    tls: DestinationTls,
+  ): Promise<{ session: Session; reused: boolean }> {
     const key = `${target.host} ${target.address}`;
-    const idle = await this.#pool.acquire(key);
+    const idle = await this.#pool.acquire(key, (session) => meets(session.tls, tls));
     if (idle !== null) {
       const reset = await settles<boolean>(idle.connection, (done) =>
         idle.connection.reset(done),
@@ -245,15 +329,16 @@ export class MxDelivery {
       idle.connection.close();
     }
     try {
-      return { session: await this.#open(target, key), reused: false };
+      return { session: await this.#open(target, key, tls), reused: false };
     } catch (error) {
       this.#pool.release(key, null);
       throw error;
     }
   }
 
-  async #open(target: Target, key: string): Promise<Session> {
-    const { port, hostname } = this.#options;
+  async #open(target: Target, key: string, tls: DestinationTls): Promise<Session> {
+    const { port, hostname, ca } = this.#options;
+    const required = tls.level !== 'opportunistic';
     let socket: Socket;
     try {
       socket = await connect(target.address, port, this.#options.connectTimeoutMs);
@@ -268,8 +353,15 @@ export class MxDelivery {
       port,
       name: hostname,
       servername: target.host,
-      opportunisticTLS: true,
-      tls: { rejectUnauthorized: false, servername: target.host },
+      // requireTLS: STARTTLS or no session, whatever EHLO announced or STARTTLS answered.
+      opportunisticTLS: !required,
+      requireTLS: required,
+      tls: {
+        // At `verify`, a certificate that fails ends the handshake: not even EHLO follows.
+        rejectUnauthorized: tls.level === 'verify',
+        servername: target.host,
+        ...(ca === undefined ? {} : { ca: [...ca] }),
+      },
       connectionTimeout: SETUP_TIMEOUT_MS,
       greetingTimeout: SETUP_TIMEOUT_MS,
       socketTimeout: INACTIVITY_TIMEOUT_MS,
@@ -281,20 +373,34 @@ export class MxDelivery {
       await settles(connection, (done) => connection.connect(done));
     } catch (error) {
       connection.close();
+      const unmet = required ? tlsRequirementFailure(error, connection, target, tls) : null;
       throw new NoSession(
-        sessionFailure(error, target, connection.upgrading ? 'STARTTLS' : 'setup'),
+        unmet ?? sessionFailure(error, target, connection.upgrading ? 'STARTTLS' : 'setup'),
       );
     }
-    return { key, connection, tls: tlsOf(connection) };
+    const details = tlsOf(connection, tls.level === 'verify');
+    // Unreachable with nodemailer's requireTLS; kept so that no change there can send in clear.
+    if (required && details === null) {
+      connection.close();
+      throw new NoSession(requirementReply(target, tls, 'did not encrypt the session'));
+    }
+    return { key, connection, tls: details };
   }
 
   #log(
     target: Target,
     request: DeliveryRequest,
+    tls: DestinationTls,
     attempt: { reply: string; tls: TlsDetails | null; reused: boolean },
   ): void {
     this.#options.log?.info(
-      { domain: request.domain, ...target, ...attempt, recipients: request.recipients.length },
+      {
+        domain: request.domain,
+        ...target,
+        ...attempt,
+        tlsPolicy: tls.policy,
+        recipients: request.recipients.length,
+      },
       'outbound delivery attempt',
     );
   }
@@ -334,14 +440,71 @@ function connect(
   });
 }
 
-function tlsOf(connection: SMTPConnection): TlsDetails | null {
+function tlsOf(connection: SMTPConnection, verified: boolean): TlsDetails | null {
   const socket = connection._socket;
   if (!connection.secure || !(socket instanceof TLSSocket)) return null;
   return {
     version: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher().name,
     authorized: socket.authorized,
+    verifyError: socket.authorized ? null : String(socket.authorizationError ?? 'unknown'),
+    verified,
   };
+}
+
+/** Whether a session with `details` may carry mail for a domain that requires `tls`. */
+function meets(details: TlsDetails | null, tls: DestinationTls): boolean {
+  if (tls.level === 'verify') return details?.authorized === true;
+  return tls.level === 'encrypt' ? details !== null : true;
+}
+
+/**
+ * The reply for a session that could not meet a TLS requirement: no STARTTLS, a refused or failed
+ * handshake, a certificate not valid for the host. Null for failures that are not about TLS (no
+ * connection, a 421 greeting), which keep their own replies.
+ */
+function tlsRequirementFailure(
+  error: unknown,
+  connection: SMTPConnection,
+  target: Target,
+  tls: DestinationTls,
+): string | null {
+  const { code, command, response } = error as {
+    code?: string;
+    command?: string;
+    response?: string;
+  };
+  const socket = connection._socket;
+  // Node sets authorizationError before it ends a handshake over the certificate.
+  const certificate = socket instanceof TLSSocket ? socket.authorizationError : undefined;
+  if (certificate !== undefined && certificate !== null) {
+    return requirementReply(target, tls, `certificate not valid (${String(certificate)})`);
+  }
+  if (code !== 'ETLS') return null;
+  if (command === 'STARTTLS' && typeof response === 'string') {
+    return requirementReply(target, tls, `no STARTTLS (${response.replace(/\s+/g, ' ').trim()})`);
+  }
+  return requirementReply(
+    target,
+    tls,
+    `TLS handshake failed (${(error as Error).message.replace(/\s+/g, ' ')})`,
+  );
+}
+
+/** `451 4.7.5 MTA-STS policy requires verified TLS: mx1.example.com[192.0.2.1] certificate…` */
+function requirementReply(target: Target, tls: DestinationTls, problem: string): string {
+  const who = tls.sts?.mode === 'enforce' ? 'MTA-STS policy' : 'MXHOOK_DELIVERY_TLS';
+  const what = tls.level === 'verify' ? 'verified TLS' : 'TLS';
+  return `451 4.7.5 ${who} requires ${what}: ${target.host}[${target.address}] ${problem}`;
+}
+
+/** TLSRPT's result type (RFC 8460 §4.3) for a certificate that does not verify. */
+function resultType(verifyError: string): string {
+  if (verifyError === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'certificate-host-mismatch';
+  if (verifyError === 'CERT_HAS_EXPIRED') return 'certificate-expired';
+  return /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF|CERT_UNTRUSTED/.test(verifyError)
+    ? 'certificate-not-trusted'
+    : 'validation-failure';
 }
 
 function failed(address: string, reply: string): RecipientResult {

@@ -8,12 +8,17 @@ import type { GatewayConfig } from '../config/types.ts';
 import type { Middleware } from '../middleware.ts';
 import type { DnsLookups } from '../net/dns-lookups.ts';
 import type { GatewayObserver } from '../server/observer.ts';
-import { DeliveryRunner } from './delivery-runner.ts';
+import { type DeliveryAttempt, DeliveryRunner } from './delivery-runner.ts';
+import { DeliveryTlsPolicies } from './delivery-tls.ts';
 import { signOutgoing } from './dkim-signing.ts';
+import { sendOnOptions, srsSettingsOf } from './forward-settings.ts';
+import { MtaStsPolicies } from './mta-sts.ts';
 import { MxDelivery } from './mx-delivery.ts';
+import { ObservedQueue } from './observed-queue.ts';
 import { openQueue } from './open-queue.ts';
 import type { OutboundQueue } from './queue.ts';
 import { relay } from './relay.ts';
+import { withSrsBounces } from './srs-bounces.ts';
 
 export interface Outbound {
   /** Outermost around the hooks: queues what is to be delivered before the 250. */
@@ -22,6 +27,8 @@ export interface Outbound {
   readonly queue: OutboundQueue | null;
   /** False while the queue cannot be written (for /readyz). */
   ready(): boolean;
+  /** DKIM-signs a message for its From domain (MXHOOK_DKIM_SIGN), as the relay does before queueing. */
+  readonly sign: (message: readonly Buffer[]) => Promise<readonly Buffer[]>;
   /** Stops the delivery workers within `graceMs` and closes the queue. */
   stop(graceMs: number): Promise<void>;
 }
@@ -35,6 +42,8 @@ export async function startOutbound(
   log: Logger,
   lookups: DnsLookups,
   observer?: GatewayObserver,
+  /** Told each recipient's delivery attempt (the delivery reports). */
+  onAttempt?: (attempt: DeliveryAttempt) => void,
 ): Promise<Outbound> {
   const sign = (message: readonly Buffer[]) => signOutgoing(message, config.dkimSign);
   if (config.queue === null) {
@@ -44,20 +53,28 @@ export async function startOutbound(
         relayNetworks: config.relayNetworks,
         sign,
         hostname: config.hostname,
+        ...sendOnOptions(config, log),
       }),
       queue: null,
       ready: () => true,
+      sign,
       stop: async () => {},
     };
   }
-  const queue = await openQueue(
+  const opened = await openQueue(
     config.queue.kind === 'postgres' ? config.queue.url : config.queue.path,
     { log },
   );
+  // Everything below, and every user of `Outbound.queue`, goes through the observed queue.
+  const queue = observer === undefined ? opened : new ObservedQueue(opened, observer);
   const delivery = new MxDelivery({
     resolve: lookups.resolve,
     hostname: config.hostname,
     port: config.deliveryPort,
+    tls: new DeliveryTlsPolicies(
+      config.deliveryTls,
+      config.mtaSts ? new MtaStsPolicies({ resolve: lookups.resolve, log }) : null,
+    ),
     log,
   });
   const runner = new DeliveryRunner({
@@ -70,27 +87,39 @@ export async function startOutbound(
       maxMs: config.retryMaxMs,
       lifetimeMs: config.queueLifetimeMs,
     },
+    delayWarningMs: config.delayWarningMs,
     hostname: config.hostname,
     log,
     ...(observer === undefined ? {} : { observer }),
+    ...(onAttempt === undefined ? {} : { onAttempt }),
   });
   runner.start();
-  const writable = new WritableCheck(queue, log);
+  const writable = new WritableCheck(queue, log, 'outbound queue');
+  // Bounces to our SRS addresses are answered around the relay, before the function is asked.
+  const srs = srsSettingsOf(config);
+  const withBounces = (inner: Middleware): Middleware =>
+    srs === null
+      ? inner
+      : withSrsBounces({ srs, queue, queueFailed: () => writable.failed() }, inner);
   log.info(
     { queue: config.queue.kind, concurrency: config.deliveryConcurrency },
     'outbound delivery started',
   );
   return {
-    middleware: relay({
-      queue,
-      relayNetworks: config.relayNetworks,
-      sign,
-      hostname: config.hostname,
-      // A message the queue refused is news for /readyz now, not at the next check.
-      queueFailed: () => writable.failed(),
-    }),
+    middleware: withBounces(
+      relay({
+        queue,
+        relayNetworks: config.relayNetworks,
+        sign,
+        hostname: config.hostname,
+        ...sendOnOptions(config, log),
+        // A message the queue refused is news for /readyz now, not at the next check.
+        queueFailed: () => writable.failed(),
+      }),
+    ),
     queue,
     ready: () => writable.ok,
+    sign,
     async stop(graceMs) {
       writable.close();
       await runner.stop(graceMs);
@@ -100,16 +129,20 @@ export async function startOutbound(
   };
 }
 
-/** The queue's writability, asked now and then so a readiness probe never waits on it. */
-class WritableCheck {
+/**
+ * A store's writability (the queue's, the archive's), asked now and then so a readiness probe
+ * never waits on it.
+ */
+export class WritableCheck {
   ok = true;
   readonly #timer: NodeJS.Timeout;
 
-  constructor(queue: OutboundQueue, log: Logger) {
+  /** `what` names the store in the log line a change writes. */
+  constructor(store: { writable(): Promise<boolean> }, log: Logger, what: string) {
     const check = (): void => {
-      queue.writable().then(
+      store.writable().then(
         (ok) => {
-          if (ok !== this.ok) log.warn({ writable: ok }, 'outbound queue writability changed');
+          if (ok !== this.ok) log.warn({ writable: ok }, `${what} writability changed`);
           this.ok = ok;
         },
         () => {
@@ -121,7 +154,7 @@ class WritableCheck {
     check();
   }
 
-  /** An enqueue failed: not ready until the next check finds the queue writable again. */
+  /** A write failed: not ready until the next check finds the store writable again. */
   failed(): void {
     this.ok = false;
   }

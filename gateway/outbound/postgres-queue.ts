@@ -16,6 +16,7 @@ import type {
   Claim,
   MessageRecord,
   NewMessage,
+  OnceKey,
   OutboundQueue,
   QueueStats,
   RecipientRecord,
@@ -70,9 +71,30 @@ CREATE INDEX IF NOT EXISTS recipients_queued ON mxhook.recipients (next_attempt_
   WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS recipients_leased ON mxhook.recipients (lease_until)
   WHERE state = 'delivering';
+-- NewMessage.once: a key given within its ttl names the message it queued.
+CREATE TABLE IF NOT EXISTS mxhook.once_keys (
+  key text PRIMARY KEY,
+  message_id text NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS once_keys_expiry ON mxhook.once_keys (expires_at);
 `;
 
+/**
+ * Added to a database SCHEMA created before it, in place (instant: a constant default). Looked
+ * up first, because ALTER TABLE locks the table even when the column is there, and every node
+ * runs this at each start while the others deliver.
+ */
+const DELAY_NOTICE_COLUMN = `DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'mxhook'
+      AND table_name = 'recipients' AND column_name = 'delay_notified') THEN
+    ALTER TABLE mxhook.recipients ADD COLUMN delay_notified boolean NOT NULL DEFAULT false;
+  END IF;
+END $$`;
+
 const NOT_FINAL = `state IN ('queued', 'delivering')`;
+/** Expired once keys removed per keyed enqueue: bounded work, and still faster than they come. */
+const ONCE_KEYS_SWEPT_PER_CALL = 16;
 
 /**
  * A transaction-scoped advisory lock on one body: storing a reference to it and deleting it
@@ -102,6 +124,7 @@ interface RecipientRow {
   readonly attempts: number;
   readonly next_attempt_at: string | null;
   readonly last_result: string | null;
+  readonly delay_notified: boolean;
 }
 
 export interface PostgresQueueOptions {
@@ -142,6 +165,7 @@ export class PostgresQueue implements OutboundQueue {
       await queue.#transaction(async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1, $2)', [...SCHEMA_LOCK]);
         await client.query(SCHEMA);
+        await client.query(DELAY_NOTICE_COLUMN);
       });
       await queue.#listen();
     } catch (error) {
@@ -160,7 +184,11 @@ export class PostgresQueue implements OutboundQueue {
     const id = queueId();
     const now = Date.now();
     const recipients = uniqueRecipients(message.recipients);
-    await this.#transaction(async (client) => {
+    const earlier = await this.#transaction(async (client) => {
+      if (message.once !== undefined) {
+        const found = await takeOnceKey(client, message.once, id, now);
+        if (found !== id) return found;
+      }
       await client.query(LOCK_BODY, [bodyHash]);
       await client.query(
         'INSERT INTO mxhook.bodies (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING',
@@ -203,7 +231,9 @@ export class PostgresQueue implements OutboundQueue {
         ],
       );
       await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.#node]);
+      return null;
     });
+    if (earlier !== null) return earlier;
     this.#wake();
     return id;
   }
@@ -273,7 +303,8 @@ export class PostgresQueue implements OutboundQueue {
       await client.query('SELECT 1 FROM mxhook.messages WHERE id = $1 FOR UPDATE', [messageId]);
       const { rowCount } = await client.query(
         `UPDATE mxhook.recipients SET state = $1, attempts = attempts + $2, next_attempt_at = $3,
-           last_result = $4, owner = NULL, lease_until = NULL
+           last_result = $4, owner = NULL, lease_until = NULL,
+           delay_notified = delay_notified OR $8
          WHERE message_id = $5 AND address = $6 AND owner = $7 AND state = 'delivering'`,
         [
           deferred ? 'queued' : outcome.kind,
@@ -284,6 +315,7 @@ export class PostgresQueue implements OutboundQueue {
           messageId,
           address,
           owner,
+          deferred && outcome.delayNotified === true,
         ],
       );
       if (rowCount === 0 || deferred) return;
@@ -467,6 +499,38 @@ export class PostgresQueue implements OutboundQueue {
 }
 
 /** Deletes the message (its recipients cascade) and its body if no other message shares it. */
+/**
+ * Takes the once key for `id` unless a live one names another message, whose id it returns. A
+ * second node enqueueing with the same key waits on the row until the first commits.
+ */
+async function takeOnceKey(
+  client: PoolClient,
+  once: OnceKey,
+  id: string,
+  now: number,
+): Promise<string> {
+  // Expired keys go here, a bounded number per call, so the table keeps only live ones.
+  await client.query(
+    `DELETE FROM mxhook.once_keys WHERE key IN (SELECT key FROM mxhook.once_keys
+       WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [now, ONCE_KEYS_SWEPT_PER_CALL],
+  );
+  const { rows } = await client.query<{ message_id: string }>(
+    `INSERT INTO mxhook.once_keys (key, message_id, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (key) DO UPDATE SET message_id = EXCLUDED.message_id,
+       expires_at = EXCLUDED.expires_at
+       WHERE mxhook.once_keys.expires_at <= $4
+     RETURNING message_id`,
+    [once.key, id, now + once.ttlMs, now],
+  );
+  if (rows.length > 0) return id;
+  const live = await client.query<{ message_id: string }>(
+    'SELECT message_id FROM mxhook.once_keys WHERE key = $1',
+    [once.key],
+  );
+  return live.rows[0]?.message_id ?? id;
+}
+
 async function deleteMessage(client: PoolClient, messageId: string): Promise<boolean> {
   const { rows } = await client.query<{ body_hash: string }>(
     'DELETE FROM mxhook.messages WHERE id = $1 RETURNING body_hash',
@@ -494,6 +558,7 @@ function recipientRecord(row: RecipientRow): RecipientRecord {
     nextAttemptAt:
       row.state === 'queued' || row.state === 'delivering' ? Number(row.next_attempt_at) : null,
     lastResult: row.last_result,
+    ...(row.delay_notified ? { delayNotified: true as const } : {}),
   };
 }
 

@@ -34,6 +34,18 @@ export interface NewMessage {
   readonly eightBit?: boolean;
   /** Where it came from, for the operator: the receiving session's queue id, or `send-api`. */
   readonly origin: string;
+  /**
+   * Queue it at most once per key within `ttlMs`: an enqueue whose key was given less than
+   * `ttlMs` ago stores nothing and resolves to the first message's id. The key is kept with the
+   * message in one commit, so a crash never leaves one without the other. It is what makes the
+   * send API idempotent (the client's key) and an auto-reply go once per sender and window.
+   */
+  readonly once?: OnceKey;
+}
+
+export interface OnceKey {
+  readonly key: string;
+  readonly ttlMs: number;
 }
 
 export type RecipientState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'expired';
@@ -45,6 +57,8 @@ export interface RecipientRecord extends RecipientRequest {
   readonly nextAttemptAt: number | null;
   /** The last reply or error, as a line for people (`550 5.1.1 no such user`). */
   readonly lastResult: string | null;
+  /** A delay notice was queued for it (MXHOOK_DELAY_WARNING): there is never a second. */
+  readonly delayNotified?: true;
 }
 
 export interface MessageRecord {
@@ -71,8 +85,16 @@ export interface Claim {
 /** What happened to one recipient in one attempt. */
 export type AttemptOutcome =
   | { readonly kind: 'delivered'; readonly reply: string }
-  /** Try again at `retryAt` (4xx, connection failures). */
-  | { readonly kind: 'deferred'; readonly reply: string; readonly retryAt: number }
+  /**
+   * Try again at `retryAt` (4xx, connection failures). `delayNotified`: a delay notice went out
+   * with this attempt; the recipient keeps that mark from now on.
+   */
+  | {
+      readonly kind: 'deferred';
+      readonly reply: string;
+      readonly retryAt: number;
+      readonly delayNotified?: true;
+    }
   /** Give up: 5xx, no such domain, a null MX, or the lifetime is over (`expired`). */
   | { readonly kind: 'failed' | 'expired'; readonly reply: string };
 

@@ -1,7 +1,9 @@
 // Relay: the middleware that sends accepted mail onward. Outermost around the data hook, it sees
-// the function's answer and, when the message is to be delivered, stores it durably in the queue
-// before the answer goes back: the 250 the client then gets means "accepted and queued", and a
-// queue that cannot take the message makes the call fail, which the client sees as 451.
+// the function's answer and, when the message is to be delivered, forwarded or answered, stores
+// what goes out durably in the queue before the answer goes back: the 250 the client then gets
+// means "accepted and queued", and a queue that cannot take it makes the call fail, which the
+// client sees as 451.
+import type { Logger } from 'pino';
 import { interpretResponse } from '../../functions/sdk/interpret.ts';
 import type { DeliverRequest, PathWithParams } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
@@ -10,7 +12,9 @@ import type { Middleware } from '../middleware.ts';
 import type { NetworkList } from '../server/admission.ts';
 import { noticeFor } from './bounce-policy.ts';
 import { buildDsn } from './dsn.ts';
-import type { OutboundQueue, RecipientRequest } from './queue.ts';
+import { type ForwardSettings, forwardAddresses, forwardedMessage } from './forward.ts';
+import type { NewMessage, OutboundQueue, RecipientRequest } from './queue.ts';
+import { planReply, type ReplySettings, replyRequestOf } from './reply.ts';
 
 export interface RelayOptions {
   /** The outbound queue; null when MXHOOK_QUEUE is not set (then nothing can be delivered). */
@@ -21,6 +25,12 @@ export interface RelayOptions {
   readonly sign: (message: readonly Buffer[]) => Promise<readonly Buffer[]>;
   /** Our host name: the reporting MTA of the success notices sent from here. */
   readonly hostname: string;
+  /** `forward` answers: SRS, the ARC key, the address cap. */
+  readonly forward: ForwardSettings;
+  /** `reply` answers: the once-per-sender window. */
+  readonly reply: Omit<ReplySettings, 'sign'>;
+  /** Where forwards left unsealed and replies skipped are told. */
+  readonly log?: Logger;
   /** Told when the queue refused a message (for readiness). */
   readonly queueFailed?: () => void;
 }
@@ -28,51 +38,96 @@ export interface RelayOptions {
 type DataCall = HookArgs<'data'>;
 
 export function relay(options: RelayOptions): Middleware {
+  const replySettings: ReplySettings = { ...options.reply, sign: options.sign };
   return async (c, next) => {
     if (c.step !== 'data') return next();
     // Taken before the inner middleware add their own view of the message (Return-Path).
-    const { message, envelope, session } = c.call;
+    const call = c.call;
+    const { message, envelope, session } = call;
     await next();
+    const answer = c.answer;
+    if (!isAccepted(answer)) {
+      // A reply to mail we refuse would be backscatter, a forward of it a relay of refused mail.
+      const asked = answer as { forward?: unknown; reply?: unknown } | undefined;
+      if (asked?.forward != null || asked?.reply != null) {
+        options.log?.warn(
+          { session: session.id },
+          'forward and reply ignored: the data answer does not accept the message',
+        );
+      }
+      return;
+    }
     // Without a queue nothing is delivered unless asked for (and then it cannot be: 451).
-    const trusted = options.queue !== null && isTrusted(options, c.call);
-    if (!isAccepted(c.answer)) return;
-    const recipients = recipientsToDeliver(c.call, c.answer, trusted);
+    const trusted = options.queue !== null && isTrusted(options, call);
+    const recipients = recipientsToDeliver(call, answer, trusted);
+    const forwardTo = forwardAddresses(answer, options.forward.maxAddresses);
+    const replyRequest = replyRequestOf(answer);
     const { queue } = options;
     if (queue === null) {
-      if (recipients.length === 0) return;
+      if (recipients.length === 0 && forwardTo.length === 0 && replyRequest === null) return;
       throw new MxhookError(
         'ERR_QUEUE_OFF',
-        'the data answer asks to deliver the message, but MXHOOK_QUEUE is not set',
+        'the data answer asks to send the message on, but MXHOOK_QUEUE is not set',
       );
     }
     const mailFrom = envelope.mailFrom;
     const sender = mailFrom?.address ?? '';
+    const params = transportParams(mailFrom);
+    // Everything that can refuse the answer is made before anything is queued.
+    const forwarded =
+      forwardTo.length === 0
+        ? null
+        : await forwardedMessage(call, forwardTo, options.forward, params);
+    if (forwarded?.unsealed) {
+      options.log?.warn(
+        { session: session.id, reason: forwarded.unsealed },
+        'forwarded without an ARC seal',
+      );
+    }
+    const reply = replyRequest === null ? null : await planReply(call, replyRequest, replySettings);
+    if (reply?.send === false) {
+      options.log?.info(
+        { session: session.id, sender, skip: reply.skip },
+        'automatic reply not sent (RFC 3834)',
+      );
+    }
     const requested = new Map(envelope.rcptTo.map((rcpt) => [rcpt.address, dsnRequestOf(rcpt)]));
     const onward = new Set(recipients);
     // The accepted recipients not sent on were delivered here, to the function (RFC 3461 §5.2.2).
     const deliveredHere = [...requested.values()].filter(
       (recipient) => !onward.has(recipient.address) && noticeFor(sender, recipient, 'delivered'),
     );
+    const outgoing: NewMessage[] = [];
+    if (recipients.length > 0) {
+      outgoing.push({
+        sender,
+        recipients: recipients.map((address) => requested.get(address) ?? { address }),
+        body: await options.sign(message.chunks),
+        ...dsnEnvelopeOf(mailFrom),
+        ...params,
+        origin: message.queueId,
+      });
+    }
+    if (forwarded !== null) outgoing.push(forwarded.message);
+    if (reply?.send) outgoing.push(reply.message);
     try {
       if (deliveredHere.length > 0) {
         await queueNotice(queue, options.hostname, message.chunks, mailFrom, deliveredHere);
       }
-      if (recipients.length === 0) return;
-      const body = await options.sign(message.chunks);
-      await queue.enqueue({
-        sender,
-        recipients: recipients.map((address) => requested.get(address) ?? { address }),
-        body,
-        ...dsnEnvelopeOf(mailFrom),
-        smtputf8: hasParam(mailFrom, 'SMTPUTF8'),
-        eightBit: isEightBit(mailFrom),
-        origin: message.queueId,
-      });
+      // One after the other, each durable before the next: a failure part-way makes the client
+      // retry, and what was queued already goes out twice (at least once, as with every MTA).
+      for (const outbound of outgoing) await queue.enqueue(outbound);
     } catch (error) {
       options.queueFailed?.();
       throw new MxhookError('ERR_QUEUE_WRITE', `could not queue ${session.id}'s message`, {
         cause: error,
       });
+    }
+    if (reply?.send) {
+      options.log?.info(
+        { session: session.id, to: sender },
+        'automatic reply queued, unless one went to this sender within MXHOOK_REPLY_WINDOW',
+      );
     }
   };
 }
@@ -144,6 +199,13 @@ function isEightBit(mailFrom: PathWithParams | null): boolean {
   return /^8BITMIME$/i.test(String(mailFrom?.params.BODY ?? ''));
 }
 
+/** What the message needs of the next server, from MAIL's parameters (RFC 6531, RFC 6152). */
+export function transportParams(
+  mailFrom: PathWithParams | null,
+): Pick<NewMessage, 'smtputf8' | 'eightBit'> {
+  return { smtputf8: hasParam(mailFrom, 'SMTPUTF8'), eightBit: isEightBit(mailFrom) };
+}
+
 /** Authenticated sessions and clients in MXHOOK_RELAY_NETWORKS may relay. */
 function isTrusted(options: RelayOptions, call: DataCall): boolean {
   if (call.session.auth !== null) return true;
@@ -193,7 +255,7 @@ function narrowed(accepted: readonly string[], deliver: unknown): readonly strin
 }
 
 /** The data answer accepts the message (a 250); anything else leaves it with the sender. */
-function isAccepted(answer: HookAnswer): boolean {
+export function isAccepted(answer: HookAnswer): boolean {
   const interpreted = interpretResponse('data', answer);
   return interpreted.ok && interpreted.reply.code === 250;
 }

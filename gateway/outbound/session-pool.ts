@@ -1,6 +1,8 @@
 // Idle SMTP sessions kept per destination (MX host and address), under a cap on connections open
 // to each: the next group to the same address skips connecting, EHLO and STARTTLS, and no MX
-// address gets more than perDestinationConcurrency of our connections at once.
+// address gets more than perDestinationConcurrency of our connections at once. A session is reused
+// only for a delivery whose TLS requirement it meets (`fits`): a session in clear or with an
+// unverified certificate never carries mail for a domain that requires verified TLS.
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TlsDetails } from './mx-delivery.ts';
 
@@ -17,16 +19,19 @@ export interface Session {
   idleTimer?: NodeJS.Timeout;
 }
 
+/** A caller waiting for a slot, and what session it can use. */
+interface Waiter {
+  readonly fits: (session: Session) => boolean;
+  readonly resolve: (session: Session | null) => void;
+}
+
 /**
  * Sessions by destination (MX host and address), at most `limit` open to each, busy or idle. An
  * idle session is kept IDLE_MS for the next group to the same destination.
  */
 export class SessionPool {
   readonly #limit: number;
-  readonly #destinations = new Map<
-    string,
-    { open: number; idle: Session[]; waiters: ((session: Session | null) => void)[] }
-  >();
+  readonly #destinations = new Map<string, { open: number; idle: Session[]; waiters: Waiter[] }>();
   #closed = false;
 
   constructor(limit: number) {
@@ -36,14 +41,18 @@ export class SessionPool {
     this.#limit = limit;
   }
 
-  /** An idle session, or null: the caller may open one. Waits while `key` is at its limit. */
-  acquire(key: string): Promise<Session | null> {
+  /**
+   * An idle session that `fits`, or null: the caller may open one. Waits while `key` is at its
+   * limit; at the limit with idle sessions that do not fit, one is closed to make way.
+   */
+  acquire(key: string, fits: (session: Session) => boolean = () => true): Promise<Session | null> {
     let destination = this.#destinations.get(key);
     if (destination === undefined) {
       destination = { open: 0, idle: [], waiters: [] };
       this.#destinations.set(key, destination);
     }
-    const idle = destination.idle.pop();
+    const index = destination.idle.findLastIndex(fits);
+    const idle = index < 0 ? undefined : destination.idle.splice(index, 1)[0];
     if (idle !== undefined) {
       clearTimeout(idle.idleTimer);
       return Promise.resolve(idle);
@@ -52,8 +61,15 @@ export class SessionPool {
       destination.open++;
       return Promise.resolve(null);
     }
+    // Its slot passes to the caller: `open` stays as it is.
+    const unfit = destination.idle.shift();
+    if (unfit !== undefined) {
+      clearTimeout(unfit.idleTimer);
+      void quit(unfit.connection);
+      return Promise.resolve(null);
+    }
     const queue = destination.waiters;
-    return new Promise((resolve) => queue.push(resolve));
+    return new Promise((resolve) => queue.push({ fits, resolve }));
   }
 
   /** Gives the slot back, with the session to keep if it is still open. */
@@ -63,8 +79,12 @@ export class SessionPool {
     const usable = session !== null && !session.connection.destroyed && !this.#closed;
     if (!usable) session?.connection.close();
     const waiter = destination.waiters.shift();
-    if (waiter !== undefined) waiter(usable ? session : null);
-    else if (usable) {
+    if (waiter !== undefined) {
+      // A session the waiter cannot use is closed; the waiter gets its slot to open its own.
+      const handed = usable && waiter.fits(session) ? session : null;
+      if (usable && handed === null) void quit(session.connection);
+      waiter.resolve(handed);
+    } else if (usable) {
       session.idleTimer = setTimeout(() => this.#expire(key, session), IDLE_MS).unref();
       destination.idle.push(session);
     } else this.#forget(key);
@@ -76,7 +96,7 @@ export class SessionPool {
     for (const destination of this.#destinations.values()) {
       idle.push(...destination.idle.splice(0));
       // Nothing will be kept now: a waiter opens its own session and closes it after.
-      for (const waiter of destination.waiters.splice(0)) waiter(null);
+      for (const waiter of destination.waiters.splice(0)) waiter.resolve(null);
     }
     for (const session of idle) clearTimeout(session.idleTimer);
     await Promise.all(idle.map((session) => quit(session.connection)));

@@ -70,7 +70,15 @@ export async function transact(
       connection.send(envelope, Readable.from(request.body), done),
     );
   } catch (caught) {
-    return failedTransaction(connection, caught as SmtpError, group, target);
+    const failed = failedTransaction(connection, caught as SmtpError, group, target);
+    // Every recipient refused leaves the server's transaction open (its MAIL was accepted), and
+    // nodemailer does not end it: without RSET the next group's MAIL on this session is a nested
+    // MAIL (503), which would fail recipients that were only to be deferred. A session that cannot
+    // be reset fails the next group's transaction, which moves it to the next address.
+    if (failed.results !== null && (caught as SmtpError).command === 'RCPT TO') {
+      await settles<boolean>(connection, (done) => connection.reset(done)).catch(() => false);
+    }
+    return failed;
   }
   const reply = oneLine(info.response);
   const rejected = repliesOf(info.rejectedErrors ?? []);

@@ -11,7 +11,8 @@ import { unlinkSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-const TEMP_PREFIX = '.tmp-';
+/** Files being written carry this prefix until renamed; a sweep at open removes those a crash left. */
+export const TEMP_PREFIX = '.tmp-';
 
 /** Whether the state database still holds a message with this body (synchronous: see `discard`). */
 export type IsReferenced = (hash: string) => boolean;
@@ -115,13 +116,7 @@ export class Spool {
     if (await hasSize(path, size)) return this.#directorySync.sync();
     const temp = join(this.#dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      const file = await open(temp, 'wx', 0o600);
-      try {
-        await file.writeFile(pieces);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await writeSynced(temp, pieces);
       await rename(temp, path);
     } catch (error) {
       await removeFile(temp);
@@ -136,7 +131,7 @@ export class Spool {
  * asked (one already under way may have missed its rename), and every caller that asks while
  * that one waits shares it. Under load many renames then cost one directory fsync, not one each.
  */
-class CoalescedSync {
+export class CoalescedSync {
   readonly #work: () => Promise<void>;
   #running: Promise<void> | null = null;
   #next: Promise<void> | null = null;
@@ -164,6 +159,20 @@ class CoalescedSync {
   }
 }
 
+/**
+ * Writes a new file (never an existing one: `wx`), readable by the owner only, and fsyncs it. Its
+ * name becomes durable only once its directory is synced (syncDirectory).
+ */
+export async function writeSynced(path: string, pieces: readonly Buffer[]): Promise<void> {
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await file.writeFile(pieces);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
 async function hasSize(path: string, size: number): Promise<boolean> {
   try {
     return (await stat(path)).size === size;
@@ -172,14 +181,15 @@ async function hasSize(path: string, size: number): Promise<boolean> {
   }
 }
 
-async function removeFile(path: string): Promise<void> {
+/** Removes a file; one already gone is not an error. */
+export async function removeFile(path: string): Promise<void> {
   await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
 }
 
 /** fsync on a directory makes the entries created or renamed in it durable (Linux, macOS). */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

@@ -109,11 +109,14 @@ export class SmtpConnection {
   readonly #lifetime: NodeJS.Timeout;
   /** The first bytes while `#sniff` cannot yet tell; null once it has. */
   #head: Buffer | null = NOTHING_YET;
+  /** The session as it last was (HELO, TLS, AUTH), for the observer: kept past its closed state. */
+  #info: SessionInfo;
   #talkedEarly = false;
 
   constructor(socket: Socket, info: SessionInfo, options: ConnectionOptions) {
     this.#socket = socket;
     this.#options = options;
+    this.#info = info;
     const authentication = options.authentication ?? null;
     this.#checks =
       authentication === null || authentication.checks.size === 0
@@ -129,7 +132,7 @@ export class SmtpConnection {
     this.#log = options.log.child({ session: info.id });
     this.#attach(socket);
     this.#lifetime = setTimeout(() => this.#onExpired(), options.maxSessionDurationMs).unref();
-    options.observer.sessionOpened?.();
+    options.observer.sessionOpened?.(info);
     this.#log.info(
       { client: info.client, server: info.server, tls: info.tls, proxied: info.proxied },
       'session opened',
@@ -245,11 +248,13 @@ export class SmtpConnection {
   }
 
   #perform({ actions, step }: SessionOutput): void {
+    const state = this.#session.state;
+    if (state.phase !== 'closed') this.#info = state.ctx.info;
     for (const action of actions) {
       switch (action.type) {
         case 'reply':
           this.#output += formatReply(action.reply);
-          this.#options.observer.reply?.(step, action.reply);
+          this.#options.observer.reply?.(step, action.reply, this.#info);
           break;
         case 'hook':
           this.#callHook(action.call);
@@ -337,7 +342,7 @@ export class SmtpConnection {
     if (known !== null && delayMs === 0) {
       // Nothing to wait for: decided now, without a promise, a timer or a signal. With the default
       // steps that is connect, helo and mail of every session.
-      this.#observeDecision(call.step, this.#session.answer(call.step, known), null);
+      this.#observeDecision(call, this.#session.answer(call.step, known), null);
       return;
     }
     this.#hookInFlight = true;
@@ -351,7 +356,7 @@ export class SmtpConnection {
       this.#hookInFlight = false;
       if (this.#gone) return;
       const decision = this.#session.answer(call.step, answer.outcome);
-      this.#observeDecision(call.step, decision, answer.durationMs);
+      this.#observeDecision(call, decision, answer.durationMs);
       this.#pump();
     };
     if (delaying) {
@@ -440,7 +445,8 @@ export class SmtpConnection {
    * Logs every step's decision and reports the function calls actually made; `durationMs` is
    * null for a step decided without a call.
    */
-  #observeDecision(step: HookCall['step'], decision: Decision, durationMs: number | null): void {
+  #observeDecision(call: HookCall, decision: Decision, durationMs: number | null): void {
+    const { step } = call;
     const code = decision.reply.code;
     if (durationMs === null) {
       // Not a decision anyone made (the step is not in MXHOOK_STEPS): debug, not one line per step at info.
@@ -450,7 +456,7 @@ export class SmtpConnection {
     if (decision.failure !== null)
       this.#log.warn({ step, code, error: decision.failure, durationMs }, 'function call failed');
     else this.#log.info({ step, code, outcome: decision.outcome, durationMs }, 'function answered');
-    this.#options.observer.hookCall?.(step, decision.outcome, durationMs);
+    this.#options.observer.hookCall?.(step, decision.outcome, durationMs, call, decision);
   }
 
   /** `dropped`: input pipelined after STARTTLS, which the session discarded (RFC 3207 §4.2). */
@@ -509,7 +515,7 @@ export class SmtpConnection {
     this.#deadline.dispose();
     this.#session.close();
     this.#checks?.close();
-    this.#options.observer.sessionClosed?.();
+    this.#options.observer.sessionClosed?.(this.#info);
     this.#log.info('session closed');
     this.#options.onClosed(this);
   }

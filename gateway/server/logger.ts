@@ -14,6 +14,8 @@ const REDACTED_KEYS: ReadonlySet<string> = new Set([
   'signingSecret',
   'signingSecrets',
   'signingKeys',
+  'sendTokens',
+  'adminToken',
   'privateKey',
   'authorization',
   'mxhook-signature',

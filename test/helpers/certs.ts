@@ -39,11 +39,45 @@ export async function newCertificate(): Promise<TestCertificate> {
 }
 
 /** A fresh certificate whose SAN lists exactly `dnsNames` (wildcards allowed), for SNI tests. */
-export async function certificateFor(dnsNames: readonly string[]): Promise<TestCertificate> {
+export function certificateFor(dnsNames: readonly string[]): Promise<TestCertificate> {
+  return serverCertificate(dnsNames);
+}
+
+/** A certificate authority of the test's own, for certificates a verifying client accepts. */
+export async function newCertificateAuthority(name = 'mxhook test CA'): Promise<TestCertificate> {
+  const pems = await generate([{ name: 'commonName', value: name }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/**
+ * A server certificate for exactly `dnsNames`, signed by `authority`: valid for those names to a
+ * client that trusts the authority (`ca: [authority.cert]`).
+ */
+export function certificateSignedBy(
+  authority: TestCertificate,
+  dnsNames: readonly string[],
+): Promise<TestCertificate> {
+  return serverCertificate(dnsNames, authority);
+}
+
+/** A server certificate for `dnsNames`: self-signed, or signed by `authority` when given. */
+async function serverCertificate(
+  dnsNames: readonly string[],
+  authority?: TestCertificate,
+): Promise<TestCertificate> {
   const pems = await generate([{ name: 'commonName', value: dnsNames[0] ?? 'unnamed.test' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
+    ...(authority === undefined ? {} : { ca: { key: authority.key, cert: authority.cert } }),
     extensions: [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true },

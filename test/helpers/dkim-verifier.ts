@@ -30,13 +30,27 @@ export async function verifyDkim(message: Buffer, resolver: Resolver): Promise<D
   const { fields, body } = splitMessage(message.toString('utf8'));
   const signatureField = fields.find((field) => field.name === 'dkim-signature');
   if (signatureField === undefined) return fail('no DKIM-Signature field');
+  return verifySignatureField(fields, body, signatureField, resolver, 'dkim');
+}
+
+/**
+ * RFC 6376 §6.1 for one signature field: a DKIM-Signature, or an ARC-Message-Signature, which
+ * RFC 8617 §4.1.2 defines as the same signature with i= (the instance) instead of v=.
+ */
+async function verifySignatureField(
+  fields: readonly HeaderField[],
+  body: string,
+  signatureField: HeaderField,
+  resolver: Resolver,
+  kind: 'dkim' | 'ams',
+): Promise<DkimVerification> {
   const tags = tagList(signatureField.raw.slice(signatureField.raw.indexOf(':') + 1));
 
   // §6.1.1: the signature's own syntax and required tags.
-  for (const required of ['v', 'a', 'b', 'bh', 'd', 'h', 's']) {
+  for (const required of [kind === 'dkim' ? 'v' : 'i', 'a', 'b', 'bh', 'd', 'h', 's']) {
     if (!tags.has(required)) return fail(`no ${required}= tag`);
   }
-  if (tags.get('v') !== '1') return fail(`v=${tags.get('v')}`);
+  if (kind === 'dkim' && tags.get('v') !== '1') return fail(`v=${tags.get('v')}`);
   const algorithm = tags.get('a')!;
   if (algorithm !== 'rsa-sha256' && algorithm !== 'ed25519-sha256') {
     return fail(`unsupported a=${algorithm}`);
@@ -45,7 +59,7 @@ export async function verifyDkim(message: Buffer, resolver: Resolver): Promise<D
     .get('h')!
     .split(':')
     .map((name) => name.trim().toLowerCase());
-  if (!signedHeaders.includes('from')) return fail('h= does not include From');
+  if (kind === 'dkim' && !signedHeaders.includes('from')) return fail('h= does not include From');
   // c= defaults to simple/simple; `c=relaxed` alone means relaxed/simple (§3.5).
   const [headerCanon = 'simple', bodyCanon = 'simple'] = (tags.get('c') ?? 'simple').split('/');
   if (![headerCanon, bodyCanon].every((c) => c === 'simple' || c === 'relaxed')) {
@@ -79,14 +93,154 @@ export async function verifyDkim(message: Buffer, resolver: Resolver): Promise<D
   const data = Buffer.from(
     selectFields(fields, signedHeaders).map(canonicalize).join('') + canonicalize(withoutB),
   );
-  const signature = Buffer.from(tags.get('b')!, 'base64');
-  const valid =
-    algorithm === 'rsa-sha256'
-      ? verify('sha256', data, key, signature)
-      : // RFC 8463 §3: Ed25519 signs the SHA-256 of the data.
-        verify(null, createHash('sha256').update(data).digest(), key, signature);
-  if (!valid) return fail('signature mismatch');
+  if (!verifyData(algorithm, data, key, tags.get('b')!)) return fail('signature mismatch');
   return { result: 'pass', domain, selector, algorithm, signedHeaders };
+}
+
+function verifyData(algorithm: string, data: Buffer, key: KeyObject, b: string): boolean {
+  const signature = Buffer.from(b, 'base64');
+  return algorithm === 'rsa-sha256'
+    ? verify('sha256', data, key, signature)
+    : // RFC 8463 §3: Ed25519 signs the SHA-256 of the data.
+      verify(null, createHash('sha256').update(data).digest(), key, signature);
+}
+
+export type ArcVerification =
+  | { readonly result: 'none' }
+  | {
+      readonly result: 'pass';
+      readonly instances: number;
+      /** Each set's seal, oldest first. */
+      readonly sets: readonly {
+        readonly instance: number;
+        readonly cv: string;
+        readonly domain: string;
+        readonly selector: string;
+        /** The ARC-Authentication-Results value after `i=N;`. */
+        readonly authResults: string;
+      }[];
+    }
+  | { readonly result: 'fail'; readonly reason: string };
+
+/** RFC 8617 §5.2: no more than 50 sets. */
+const MAX_ARC_SETS = 50;
+
+/**
+ * Validates the message's ARC chain (RFC 8617 §5.2): every set complete and numbered 1..N, the
+ * newest ARC-Message-Signature verifying like a DKIM signature, and every ARC-Seal verifying over
+ * the sets up to its own in relaxed header canonicalization (§5.1.1), with cv=none at i=1 and
+ * cv=pass after it.
+ */
+export async function verifyArc(message: Buffer, resolver: Resolver): Promise<ArcVerification> {
+  const { fields, body } = splitMessage(message.toString('utf8'));
+  const byInstance = new Map<number, Partial<Record<ArcFieldName, HeaderField>>>();
+  for (const field of fields) {
+    if (!ARC_FIELDS.includes(field.name as ArcFieldName)) continue;
+    const instance = instanceOf(field);
+    if (instance === null) return arcFail(`${field.name} without a valid i=`);
+    const set = byInstance.get(instance) ?? {};
+    if (set[field.name as ArcFieldName] !== undefined) {
+      return arcFail(`two ${field.name} fields with i=${instance}`);
+    }
+    set[field.name as ArcFieldName] = field;
+    byInstance.set(instance, set);
+  }
+  if (byInstance.size === 0) return { result: 'none' };
+  const count = byInstance.size;
+  if (count > MAX_ARC_SETS) return arcFail(`${count} sets`);
+  // §5.2 step 2: sets 1..N, each with all three fields.
+  const sets: Record<ArcFieldName, HeaderField>[] = [];
+  for (let instance = 1; instance <= count; instance++) {
+    const set = byInstance.get(instance);
+    if (set === undefined || ARC_FIELDS.some((name) => set[name] === undefined)) {
+      return arcFail(`set i=${instance} is missing or incomplete`);
+    }
+    sets.push(set as Record<ArcFieldName, HeaderField>);
+  }
+  // §5.2 step 3: cv= of each seal.
+  const seals = sets.map((set) => tagList(fieldValueOf(set['arc-seal'])));
+  for (const [index, seal] of seals.entries()) {
+    const wanted = index === 0 ? 'none' : 'pass';
+    if (seal.get('cv') !== wanted) return arcFail(`i=${index + 1} has cv=${seal.get('cv')}`);
+  }
+  // §5.2 step 4: the newest AMS.
+  const newest = sets[count - 1]!;
+  const ams = await verifySignatureField(
+    fields,
+    body,
+    newest['arc-message-signature'],
+    resolver,
+    'ams',
+  );
+  if (ams.result !== 'pass') return arcFail(`AMS i=${count}: ${ams.reason}`);
+  // §5.2 step 6: every seal, newest first.
+  for (let instance = count; instance >= 1; instance--) {
+    const problem = await sealProblem(sets.slice(0, instance), resolver);
+    if (problem !== null) return arcFail(`AS i=${instance}: ${problem}`);
+  }
+  return {
+    result: 'pass',
+    instances: count,
+    sets: sets.map((set, index) => ({
+      instance: index + 1,
+      cv: seals[index]!.get('cv')!,
+      domain: seals[index]!.get('d')!,
+      selector: seals[index]!.get('s')!,
+      authResults: fieldValueOf(set['arc-authentication-results'])
+        .replace(/^[^;]*;/, '')
+        .trim(),
+    })),
+  };
+}
+
+const ARC_FIELDS = ['arc-authentication-results', 'arc-message-signature', 'arc-seal'] as const;
+type ArcFieldName = (typeof ARC_FIELDS)[number];
+
+/** §5.1.1: AAR, AMS, AS of each set in order, relaxed, the last seal with b= empty and no CRLF. */
+async function sealProblem(
+  sets: readonly Record<ArcFieldName, HeaderField>[],
+  resolver: Resolver,
+): Promise<string | null> {
+  let data = '';
+  for (const [index, set] of sets.entries()) {
+    data += relaxedHeader(set['arc-authentication-results']);
+    data += relaxedHeader(set['arc-message-signature']);
+    const seal = set['arc-seal'];
+    data +=
+      index === sets.length - 1
+        ? relaxedHeader({ name: seal.name, raw: emptyB(seal.raw).replace(/\r\n$/, '') })
+        : relaxedHeader(seal);
+  }
+  const tags = tagList(fieldValueOf(sets.at(-1)!['arc-seal']));
+  const algorithm = tags.get('a') ?? '';
+  if (algorithm !== 'rsa-sha256' && algorithm !== 'ed25519-sha256') return `a=${algorithm}`;
+  if (tags.has('h')) return 'h= is not allowed in an ARC-Seal';
+  let key: KeyObject;
+  try {
+    key = await fetchKey(resolver, `${tags.get('s')}._domainkey.${tags.get('d')}`, algorithm);
+  } catch (error) {
+    return `key: ${(error as Error).message}`;
+  }
+  return verifyData(algorithm, Buffer.from(data), key, tags.get('b') ?? '')
+    ? null
+    : 'signature mismatch';
+}
+
+/** i=: first in an ARC-Authentication-Results (§4.1.1), a tag anywhere in the other two. */
+function instanceOf(field: HeaderField): number | null {
+  const text =
+    field.name === 'arc-authentication-results'
+      ? (/^\s*i\s*=\s*([0-9]{1,2})\s*;/.exec(fieldValueOf(field))?.[1] ?? '')
+      : (tagList(fieldValueOf(field)).get('i') ?? '');
+  return /^[0-9]{1,2}$/.test(text) ? Number(text) : null;
+}
+
+function fieldValueOf(field: HeaderField): string {
+  return field.raw.slice(field.raw.indexOf(':') + 1);
+}
+
+function arcFail(reason: string): ArcVerification {
+  return { result: 'fail', reason };
 }
 
 function fail(reason: string): DkimVerification {

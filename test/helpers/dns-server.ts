@@ -28,6 +28,14 @@ export type DnsRecord =
  */
 export type Zone = Readonly<Record<string, readonly DnsRecord[]>>;
 
+/** The records that make mx.<domain>, at `address`, the one MX host of `domain`. */
+export function mxHost(domain: string, address: string): Zone {
+  return {
+    [domain]: [{ type: 'MX', exchange: `mx.${domain}`, priority: 10 }],
+    [`mx.${domain}`]: [{ type: 'A', address }],
+  };
+}
+
 export interface DnsServerOptions {
   /** The SOA minimum of negative answers, seconds; 60 when absent. */
   readonly negativeTtl?: number;

@@ -5,7 +5,7 @@
 // port on 127.0.0.2, .3, .4…, as MX hosts share port 25, so the delivery under test needs one port.
 import { createServer } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
-import { testCertificate } from './certs.ts';
+import { type TestCertificate, testCertificate } from './certs.ts';
 
 /** A reply as the server says it: `451 4.2.0 Try again later`. */
 type Reply = string;
@@ -19,8 +19,13 @@ export interface MtaScript {
   readonly rcpt?: Readonly<Record<string, readonly (Reply | null)[]>>;
   /** Said after the data instead of 250; `drop`: the connection is cut as the data arrives. */
   readonly data?: Reply | 'drop';
-  /** Offered with a self-signed certificate (the default), not offered, or failing its handshake. */
+  /**
+   * Offered with a self-signed certificate (the default), not offered (and refused if asked for),
+   * or failing its handshake.
+   */
   readonly starttls?: 'offer' | 'none' | 'broken';
+  /** The certificate STARTTLS presents instead of the self-signed one (e.g. one a test CA signed). */
+  readonly certificate?: TestCertificate;
   /** Announced and enforced. */
   readonly size?: number;
   /** Extensions left out of the EHLO reply. */
@@ -48,6 +53,8 @@ export interface ReceivingMta {
   readonly messages: readonly ReceivedMessage[];
   /** TCP connections accepted so far. */
   readonly connections: number;
+  /** MAIL commands received so far, answered as scripted or not. */
+  readonly mailCommands: number;
   close(): Promise<void>;
 }
 
@@ -75,12 +82,13 @@ export async function startReceivingMta(
   port: number,
   script: MtaScript = {},
 ): Promise<ReceivingMta> {
-  const certificate = await testCertificate();
+  const certificate = script.certificate ?? (await testCertificate());
   const hidden = new Set(script.hide ?? []);
   const messages: ReceivedMessage[] = [];
   const connectionOf = new Map<string, number>();
   const rcptSeen = new Map<string, number>();
   let connections = 0;
+  let mailCommands = 0;
   const server: SMTPServer = new SMTPServer({
     name: `mx.${address}`,
     key: certificate.key,
@@ -95,7 +103,7 @@ export async function startReceivingMta(
     hidePIPELINING: hidden.has('PIPELINING'),
     // Scripted replies carry their own enhanced codes, as real servers' do.
     hideENHANCEDSTATUSCODES: true,
-    disabledCommands: ['AUTH'],
+    disabledCommands: script.starttls === 'none' ? ['AUTH', 'STARTTLS'] : ['AUTH'],
     disableReverseLookup: true,
     logger: false,
     onConnect(session, callback) {
@@ -104,6 +112,7 @@ export async function startReceivingMta(
       callback(script.greeting === undefined ? null : replyError(script.greeting));
     },
     onMailFrom(_address, _session, callback) {
+      mailCommands++;
       callback(script.mail === undefined ? null : replyError(script.mail));
     },
     onRcptTo(recipient, _session, callback) {
@@ -140,6 +149,9 @@ export async function startReceivingMta(
     messages,
     get connections() {
       return connections;
+    },
+    get mailCommands() {
+      return mailCommands;
     },
     close() {
       running.delete(mta);

@@ -8,6 +8,7 @@ import { loadConfig } from '../../gateway/config/index.ts';
 import type { GatewayConfig } from '../../gateway/config/types.ts';
 import type { Middleware } from '../../gateway/middleware.ts';
 import { type RunningGateway, serve } from '../../gateway/serve.ts';
+import { type FunctionServer, startFunctionServer } from './function-server.ts';
 
 export const BRIDGE_HOSTNAME = 'mx.test';
 
@@ -105,4 +106,34 @@ export async function startBridge(options: BridgeOptions): Promise<TestBridge> {
   };
   running.add(bridge);
   return bridge;
+}
+
+/**
+ * `mxhook serve` relaying mail from `client` through the queue at `queue` to the MX hosts
+ * `dnsServer` names, listening on `port`, retrying within half a second; its function server
+ * answers with the default. `env` adds or overrides settings.
+ */
+export async function startRelayingBridge(
+  relay: {
+    readonly queue: string;
+    readonly client: string;
+    readonly port: number;
+    readonly dnsServer: string;
+  },
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ fn: FunctionServer; bridge: TestBridge }> {
+  const fn = await startFunctionServer();
+  const bridge = await startBridge({
+    functionUrl: fn.url,
+    env: {
+      MXHOOK_QUEUE: relay.queue,
+      MXHOOK_RELAY_NETWORKS: `${relay.client}/32`,
+      MXHOOK_DELIVERY_PORT: String(relay.port),
+      MXHOOK_DNS_SERVERS: relay.dnsServer,
+      MXHOOK_RETRY_MIN: '0.2',
+      MXHOOK_RETRY_MAX: '0.4',
+      ...env,
+    },
+  });
+  return { fn, bridge };
 }

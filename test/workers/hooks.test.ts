@@ -3,7 +3,12 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../functions/worker/app.ts';
 import type { Bindings } from '../../functions/worker/env.ts';
-import { MessageStore, MessageTooLargeError } from '../../functions/worker/message-store.ts';
+import {
+  KV_MAX_VALUE_BYTES,
+  MAX_RAW_BYTES,
+  MessageStore,
+  MessageTooLargeError,
+} from '../../functions/worker/message-store.ts';
 import {
   dataPayload,
   FakeKv,
@@ -147,15 +152,31 @@ describe('DATA', () => {
     });
   });
 
-  it('refuses, before writing, a message larger than a KV value can hold', async () => {
+  it('refuses, before writing, a message larger than the inbox keeps', async () => {
     const kv = new FakeKv();
     const { record, summary } = { record: { id: 'x' } as never, summary: {} as never };
     const save = new MessageStore(kv.asKv()).save(
       record,
       summary,
-      new Uint8Array(25 * 1024 * 1024 + 1),
+      new Uint8Array(MAX_RAW_BYTES + 1),
     );
     await expect(save).rejects.toBeInstanceOf(MessageTooLargeError);
+    expect(kv.values.size).toBe(0);
+  });
+
+  it('keeps raw bytes larger than one KV value in parts, reads them back whole, deletes every part', async () => {
+    const kv = new FakeKv();
+    const store = new MessageStore(kv.asKv());
+    const raw = new Uint8Array(KV_MAX_VALUE_BYTES + 10);
+    raw.set([1, 2, 3], KV_MAX_VALUE_BYTES - 1);
+    const record = { id: 'big', size: raw.length, hasRaw: true } as never;
+    await store.save(record, {} as never, raw);
+    expect([...kv.values.keys()].sort()).toEqual(['msg:big', 'raw:big:0', 'raw:big:1']);
+    // Compared by digest: a deep comparison of 25 MiB element by element is too slow for workerd.
+    const digest = async (bytes: ArrayBuffer | Uint8Array) =>
+      new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)).join(',');
+    expect(await digest((await store.getRaw('big'))!)).toBe(await digest(raw));
+    expect(await store.delete('big')).toBe(true);
     expect(kv.values.size).toBe(0);
   });
 });

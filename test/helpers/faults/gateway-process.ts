@@ -98,6 +98,10 @@ export class GatewayProcess {
     return this.#port;
   }
 
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
   get stderr(): string {
     return this.#stderr;
   }

@@ -51,7 +51,12 @@ describe('admin HTTP', () => {
     ) as { version: string };
     const body = JSON.parse(index.text) as { endpoints: Record<string, string> };
     expect(body).toMatchObject({ service: 'mxhook', version: manifest.version });
-    expect(Object.keys(body.endpoints)).toEqual(['/healthz', '/readyz', '/.well-known/jwks.json']);
+    expect(Object.keys(body.endpoints)).toEqual([
+      '/healthz',
+      '/readyz',
+      '/.well-known/jwks.json',
+      '/v1/audit',
+    ]);
     for (const path of Object.keys(body.endpoints))
       expect((await get(`${bridge.adminUrl}${path}`)).status, path).toBe(200);
   });

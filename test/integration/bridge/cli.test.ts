@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, VARIABLES } from '../../../gateway/config/index.ts';
+import { collectOutput } from '../../helpers/child-output.ts';
 import { closeAllFunctionServers, startFunctionServer } from '../../helpers/function-server.ts';
 import { hasPython, sendWithSmtplib } from '../../helpers/python-smtp.ts';
 import { newSecret } from '../../helpers/start-bridge.ts';
@@ -54,26 +55,23 @@ function start(args: readonly string[], env: Readonly<Record<string, string>> = 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text;
-  });
+  const output = collectOutput(child);
   const finished = new Promise<Finished>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`mxhook ${args.join(' ')} did not exit; stderr: ${stderr}`));
+      reject(new Error(`mxhook ${args.join(' ')} did not exit; stderr: ${output.stderr()}`));
     }, PROCESS_LIMIT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, signal, stdout: output.stdout(), stderr: output.stderr() });
     });
   });
-  return { child, finished, output: () => ({ stdout, stderr }) };
+  return {
+    child,
+    finished,
+    output: () => ({ stdout: output.stdout(), stderr: output.stderr() }),
+  };
 }
 
 function run(args: readonly string[], env: Readonly<Record<string, string>> = {}) {

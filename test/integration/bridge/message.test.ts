@@ -178,7 +178,7 @@ describe('message.parsed of a multipart message made with nodemailer', () => {
       const got = byName.get(want.filename)!;
       expect(got.contentType).toBe(want.contentType);
       expect(got.size).toBe(want.bytes.length);
-      expect(Buffer.from(got.content, 'base64').equals(want.bytes)).toBe(true);
+      expect(Buffer.from(got.content ?? '', 'base64').equals(want.bytes)).toBe(true);
       // mailparser gives the Content-ID without its angle brackets.
       expect(got.contentId).toBe(want.contentId);
     }

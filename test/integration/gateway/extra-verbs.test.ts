@@ -1,10 +1,9 @@
 // Commands a program adds through the library API (`verbs`), over a real socket: advertised in EHLO
 // when asked, answered by the program, and held to the rules every command keeps.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExtraVerbDefinition } from '../../../gateway/index.ts';
 import { createGateway } from '../../../gateway/index.ts';
+import { capturingLogger } from '../../helpers/capturing-logger.ts';
 import { afterEhlo, destroyAllClients, greeted } from '../../helpers/smtp-client.ts';
 import { startGateway, stopAllGateways } from '../../helpers/start-gateway.ts';
 
@@ -12,19 +11,6 @@ afterEach(async () => {
   destroyAllClients();
   await stopAllGateways();
 });
-
-/** A logger whose JSON lines are kept in `lines`. */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n'))
-        if (line !== '') lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'warn' }, sink), lines };
-}
 
 const XSTATUS: ExtraVerbDefinition = {
   ehlo: 'XSTATUS 2',
@@ -134,7 +120,7 @@ describe('a verb a program added', () => {
       'added command answered with no valid reply',
     ],
   ])('answers 451 4.3.0 and logs it when the program %s', async (_, handle, logged) => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('warn');
     const gw = await startGateway({
       logger,
       verbs: { XSTATUS: { handle: handle as ExtraVerbDefinition['handle'] } },

@@ -305,6 +305,8 @@ describe('STARTTLS', () => {
       version: expect.stringMatching(/^TLSv1\.[23]$/),
       cipher: expect.any(String),
       authorized: false,
+      verifyError: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+      verified: false,
     });
     expect(host.messages[0]?.secure).toBe(true);
   });

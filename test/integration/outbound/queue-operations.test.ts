@@ -7,21 +7,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { publicJwks } from '../../../functions/sdk/sign.ts';
 import { AdminServer } from '../../../gateway/admin/admin-server.ts';
-import { loadConfig } from '../../../gateway/config/index.ts';
-import { createMetrics, type MetricsObserver } from '../../../gateway/metrics/index.ts';
 import { EmbeddedQueue } from '../../../gateway/outbound/embedded-queue.ts';
 import type { OutboundQueue } from '../../../gateway/outbound/queue.ts';
 import { BOUNCED_REPLY, type MessageView } from '../../../gateway/outbound/queue-operations.ts';
-import { type RunningGateway, serve } from '../../../gateway/serve.ts';
+import type { RunningGateway } from '../../../gateway/serve.ts';
 import { startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
 import { closeAllFunctionServers, startFunctionServer } from '../../helpers/function-server.ts';
 import { parsePrometheus } from '../../helpers/prometheus.ts';
+import { serveWithMetrics } from '../../helpers/serve-with-metrics.ts';
 import { inTransaction, sendData } from '../../helpers/smtp-client.ts';
-import { newSecret } from '../../helpers/start-bridge.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 
 const NODE = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
@@ -413,28 +410,13 @@ describe('a gateway with a queue (mxhook serve)', () => {
 
   it('serves /queue and the queue metrics', async () => {
     const fn = await startFunctionServer();
-    const metrics = createMetrics({ processMetrics: false });
-    const config = loadConfig({
-      env: {
-        MXHOOK_LISTEN: '127.0.0.1:0',
-        MXHOOK_HTTP_LISTEN: '127.0.0.1:0',
-        MXHOOK_HOSTNAME: HOSTNAME,
-        MXHOOK_FUNCTION_URL: fn.url,
-        MXHOOK_SIGNING_SECRET: newSecret(),
-        MXHOOK_LOG_LEVEL: 'silent',
-        MXHOOK_SHUTDOWN_GRACE: '5',
-        MXHOOK_AUTH_CHECKS: 'none',
-        MXHOOK_QUEUE: await tempDir(),
-        MXHOOK_RELAY_NETWORKS: `${RELAY_CLIENT}/32`,
-        MXHOOK_DNS_SERVERS: dns.server,
-        MXHOOK_RETRY_MIN: '3600',
-      },
+    const served = await serveWithMetrics(fn.url, {
+      MXHOOK_QUEUE: await tempDir(),
+      MXHOOK_RELAY_NETWORKS: `${RELAY_CLIENT}/32`,
+      MXHOOK_DNS_SERVERS: dns.server,
+      MXHOOK_RETRY_MIN: '3600',
     });
-    running = await serve(config, {
-      logger: pino({ level: 'silent' }),
-      observer: metrics.observer,
-      metrics,
-    });
+    running = served.running;
     const url = `http://127.0.0.1:${running.adminAddress!.port}`;
     const client = await inTransaction(running.smtpAddresses[0]!.port, {
       localAddress: RELAY_CLIENT,
@@ -455,12 +437,17 @@ describe('a gateway with a queue (mxhook serve)', () => {
       )?.value;
     // Both recipients' attempts are counted (the observer is the scrape's source).
     await waitUntil(
-      () => (metrics.observer as MetricsObserver).deliveryAttempts.reduce((a, b) => a + b) === 2,
+      () => served.observer.deliveryAttempts.reduce((a, b) => a + b) === 2,
       'two delivery attempts',
     );
     let exposition = await scrape();
-    expect(value(exposition, 'mxhook_delivery_attempts_total', 'deferred')).toBe(2);
-    expect(value(exposition, 'mxhook_delivery_attempts_total', 'delivered')).toBe(0);
+    // Deferred by DNS failing (451 4.4.3), each under that reason.
+    expect(
+      exposition.value('mxhook_delivery_attempts_total', { outcome: 'deferred', reason: 'dns' }),
+    ).toBe(2);
+    expect(
+      exposition.value('mxhook_delivery_attempts_total', { outcome: 'delivered', reason: 'ok' }),
+    ).toBe(0);
     expect(value(exposition, 'mxhook_queue_messages_pending')).toBe(2);
     expect(value(exposition, 'mxhook_queue_oldest_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(value(exposition, 'mxhook_queue_oldest_age_seconds')).toBeLessThan(60);

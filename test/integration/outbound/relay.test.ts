@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../../gateway/auth/password-hash.ts';
 import { dkimKeyRecord } from '../../helpers/dkim-signer.ts';
 import { verifyDkim } from '../../helpers/dkim-verifier.ts';
-import { startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
+import { mxHost, startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
 import { json, startFunctionServer } from '../../helpers/function-server.ts';
 import {
   closeAllReceivingMtas,
@@ -22,7 +22,7 @@ import {
 } from '../../helpers/receiving-mta.ts';
 import { closeAllRecordingMtas, startRecordingMta } from '../../helpers/recording-mta.ts';
 import { afterEhlo, inTransaction, sendData } from '../../helpers/smtp-client.ts';
-import { startBridge, stopAllBridges } from '../../helpers/start-bridge.ts';
+import { startBridge, startRelayingBridge, stopAllBridges } from '../../helpers/start-bridge.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 import { cleanUp } from '../bridge/steps.ts';
 
@@ -35,12 +35,9 @@ const directories: string[] = [];
 
 beforeAll(async () => {
   dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: '127.0.0.2' }],
-    'picky.test': [{ type: 'MX', exchange: 'mx.picky.test', priority: 10 }],
-    'mx.picky.test': [{ type: 'A', address: '127.0.0.3' }],
-    'sender.test': [{ type: 'MX', exchange: 'mx.sender.test', priority: 10 }],
-    'mx.sender.test': [{ type: 'A', address: '127.0.0.4' }],
+    ...mxHost('dest.test', '127.0.0.2'),
+    ...mxHost('picky.test', '127.0.0.3'),
+    ...mxHost('sender.test', '127.0.0.4'),
     'mail._domainkey.sender.test': [{ type: 'TXT', data: dkimKeyRecord(DKIM_KEY.publicKey) }],
   });
   port = await freePort(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
@@ -69,20 +66,13 @@ async function mtas(scripts: { dest?: MtaScript; picky?: MtaScript } = {}) {
 }
 
 async function relayingBridge(env: Readonly<Record<string, string>> = {}) {
-  const fn = await startFunctionServer();
-  const bridge = await startBridge({
-    functionUrl: fn.url,
-    env: {
-      MXHOOK_QUEUE: await queueDirectory(),
-      MXHOOK_RELAY_NETWORKS: `${RELAY_CLIENT}/32`,
-      MXHOOK_DELIVERY_PORT: String(port),
-      MXHOOK_DNS_SERVERS: dns.server,
-      MXHOOK_RETRY_MIN: '0.2',
-      MXHOOK_RETRY_MAX: '0.4',
-      ...env,
-    },
-  });
-  return { fn, bridge };
+  const relay = {
+    queue: await queueDirectory(),
+    client: RELAY_CLIENT,
+    port,
+    dnsServer: dns.server,
+  };
+  return startRelayingBridge(relay, env);
 }
 
 const MESSAGE =

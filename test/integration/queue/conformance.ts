@@ -26,6 +26,20 @@ export function message(recipients: readonly string[], body = `Subject: hi\r\n\r
   } satisfies NewMessage;
 }
 
+/**
+ * Claims message `id` and records a deferral of its recipient a@x.test with the delay notice sent:
+ * what a queue upgraded from a version without delay_notified must be able to store.
+ */
+export async function deferWithDelayNotice(queue: OutboundQueue, id: string): Promise<void> {
+  await queue.claim('w1', 1, Date.now(), 60_000);
+  await queue.record('w1', id, 'a@x.test', {
+    kind: 'deferred',
+    reply: '451 4.4.1 no answer',
+    retryAt: Date.now(),
+    delayNotified: true,
+  });
+}
+
 function joined(pieces: readonly Buffer[]): Buffer {
   return Buffer.concat(pieces);
 }
@@ -215,6 +229,29 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       expect(again).toMatchObject({ messageId: id, attempts: 1 });
     });
 
+    it('marks a recipient whose delay notice went out, for good, across a restart', async () => {
+      const storage = await fresh();
+      const queue = await open(storage);
+      const id = await queue.enqueue(message(['a@x.test', 'b@x.test']));
+      const now = Date.now();
+      const deferred = { kind: 'deferred', reply: '451 4.4.1 no answer', retryAt: now } as const;
+      await queue.claim('w1', 2, now, LEASE_MS);
+      await queue.record('w1', id, 'a@x.test', { ...deferred, delayNotified: true });
+      await queue.record('w1', id, 'b@x.test', deferred);
+      expect((await queue.message(id))!.recipients.map((r) => r.delayNotified)).toEqual([
+        true,
+        undefined,
+      ]);
+      // A later attempt that sends no notice leaves the mark.
+      await queue.claim('w1', 1, now, LEASE_MS);
+      await queue.record('w1', id, 'a@x.test', { ...deferred, retryAt: now + HOUR });
+      await opened.pop()!.close();
+      expect((await (await open(storage)).message(id))!.recipients[0]).toMatchObject({
+        attempts: 2,
+        delayNotified: true,
+      });
+    });
+
     it('never brings back a final recipient; the last final outcome removes message and body', async () => {
       const queue = await open();
       const id = await queue.enqueue(message(['a@x.test', 'b@x.test', 'c@x.test']));
@@ -310,6 +347,40 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       expect(await queue.list(10)).toEqual([]);
       await queue.enqueue(message(['a@x.test']));
       expect(await queue.claim('w1', 0, Date.now(), LEASE_MS)).toEqual([]);
+    });
+
+    it('queues a message once per once key within its ttl, and again after it', async () => {
+      const queue = await open();
+      const once = { key: 'send:client-key-1', ttlMs: HOUR };
+      const first = await queue.enqueue({ ...message(['a@x.test']), once });
+      // Concurrent and sequential repeats, with other bytes: the first message's id, nothing new.
+      const repeats = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          queue.enqueue({ ...message(['b@x.test'], `Subject: ${i}\r\n\r\n`), once }),
+        ),
+      );
+      expect(repeats).toEqual(Array(5).fill(first));
+      expect((await queue.list(10)).map((m) => m.id)).toEqual([first]);
+      const other = await queue.enqueue({ ...message(['a@x.test']), once: { ...once, key: 'k2' } });
+      expect(other).not.toBe(first);
+      // Still known after the message itself is gone (delivered), while the key lives.
+      await queue.remove(first);
+      expect(await queue.enqueue({ ...message(['a@x.test']), once })).toBe(first);
+      // A key past its ttl is free again: the next enqueue with it queues a new message.
+      const brief = { key: 'reply:brief', ttlMs: 20 };
+      const before = await queue.enqueue({ ...message(['a@x.test']), once: brief });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const later = await queue.enqueue({ ...message(['a@x.test']), once: brief });
+      expect(later).not.toBe(before);
+      expect(await queue.message(later)).not.toBeNull();
+    });
+
+    it('keeps a once key across a close and reopen', async () => {
+      const storage = await fresh();
+      const once = { key: 'reply:a@x.test', ttlMs: HOUR };
+      const id = await (await open(storage)).enqueue({ ...message(['a@x.test']), once });
+      await opened.pop()!.close();
+      expect(await (await open(storage)).enqueue({ ...message(['a@x.test']), once })).toBe(id);
     });
 
     it('is writable', async () => {

@@ -6,11 +6,12 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedQueue } from '../../../gateway/outbound/embedded-queue.ts';
 import { openQueue } from '../../../gateway/outbound/open-queue.ts';
 import type { OutboundQueue } from '../../../gateway/outbound/queue.ts';
-import { message, queueConformance } from './conformance.ts';
+import { deferWithDelayNotice, message, queueConformance } from './conformance.ts';
 
 const MODULE = new URL('../../../gateway/outbound/embedded-queue.ts', import.meta.url);
 const dirs: string[] = [];
@@ -88,6 +89,26 @@ describe('embedded queue on disk', () => {
     await expect(openQueue(dir)).rejects.toThrow(/locked/);
     await first.close();
     expect(await (await open(dir)).message(id)).not.toBeNull();
+  });
+
+  it('adds the delay notice column to a database of schema version 2, keeping its mail', async () => {
+    const dir = await tempDir();
+    const queue = await open(dir);
+    const id = await queue.enqueue(message(['a@x.test']));
+    await opened.pop()!.close();
+    // The file as version 2 left it: no delay_notified column.
+    const db = new DatabaseSync(join(dir, 'queue.sqlite'));
+    db.exec('ALTER TABLE recipients DROP COLUMN delay_notified; PRAGMA user_version = 2;');
+    db.close();
+    const upgraded = await open(dir);
+    expect((await upgraded.message(id))!.recipients).toEqual([
+      expect.objectContaining({ address: 'a@x.test', state: 'queued' }),
+    ]);
+    await deferWithDelayNotice(upgraded, id);
+    expect((await upgraded.message(id))!.recipients[0]!.delayNotified).toBe(true);
+    // Opened again at the current version: nothing to add, nothing lost.
+    await opened.pop()!.close();
+    expect((await (await open(dir)).message(id))!.recipients[0]!.delayNotified).toBe(true);
   });
 
   it('cannot be opened on a path that is a file', async () => {

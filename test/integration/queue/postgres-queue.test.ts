@@ -6,7 +6,7 @@ import { openQueue } from '../../../gateway/outbound/open-queue.ts';
 import { PostgresQueue } from '../../../gateway/outbound/postgres-queue.ts';
 import type { OutboundQueue } from '../../../gateway/outbound/queue.ts';
 import { type RunningPostgres, startPostgres } from '../../helpers/postgres.ts';
-import { message, queueConformance } from './conformance.ts';
+import { deferWithDelayNotice, message, queueConformance } from './conformance.ts';
 
 let server: RunningPostgres;
 let databases = 0;
@@ -43,6 +43,31 @@ it('fails to open, not hangs, when nothing answers at the URL', async () => {
   const url = new URL(server.url);
   url.port = '1';
   await expect(PostgresQueue.open(url.href)).rejects.toThrow(/ECONNREFUSED/);
+});
+
+it('adds the delay notice column to a database created without it, keeping its mail', async () => {
+  const url = await freshDatabase();
+  const before = await PostgresQueue.open(url);
+  const id = await before.enqueue(message(['a@x.test']));
+  await before.close();
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query('ALTER TABLE mxhook.recipients DROP COLUMN delay_notified');
+  } finally {
+    await admin.end();
+  }
+  const upgraded = await PostgresQueue.open(url);
+  try {
+    await deferWithDelayNotice(upgraded, id);
+    expect((await upgraded.message(id))!.recipients[0]).toMatchObject({
+      address: 'a@x.test',
+      attempts: 1,
+      delayNotified: true,
+    });
+  } finally {
+    await upgraded.close();
+  }
 });
 
 describe('postgres queue, two nodes on one database', () => {

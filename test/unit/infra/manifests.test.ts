@@ -210,6 +210,96 @@ describe('infra/kubernetes', () => {
   });
 });
 
+describe('infra/kubernetes/statefulset.yaml (gateways with an embedded queue)', () => {
+  const statefulSet = manifest('statefulset');
+  const headless = manifest('statefulset-service');
+  const deployment = manifest('deployment');
+  const service = manifest('service');
+  const budget = manifest('pod-disruption-budget');
+  const pod = statefulSet.spec.template.spec;
+  const container = pod.containers[0];
+  const env: Record<string, string> = Object.fromEntries(
+    container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+  );
+  const claim = statefulSet.spec.volumeClaimTemplates[0];
+  const mountOf = (volume: string): { mountPath: string } =>
+    container.volumeMounts.find((m: { name: string }) => m.name === volume);
+
+  it('are a StatefulSet and the headless Service that governs it', () => {
+    expect([statefulSet, headless].map((m) => [m.apiVersion, m.kind])).toEqual([
+      ['apps/v1', 'StatefulSet'],
+      ['v1', 'Service'],
+    ]);
+    expect(statefulSet.spec.serviceName).toBe(headless.metadata.name);
+    expect(headless.spec.clusterIP).toBe('None');
+    expect(headless.spec.selector).toEqual(statefulSet.spec.template.metadata.labels);
+    expect(statefulSet.spec.selector.matchLabels).toEqual(
+      statefulSet.spec.template.metadata.labels,
+    );
+  });
+
+  it('replace the Deployment behind the same Service and disruption budget', () => {
+    expect(statefulSet.spec.template.metadata.labels).toEqual(
+      deployment.spec.template.metadata.labels,
+    );
+    expect(service.spec.selector).toEqual(statefulSet.spec.template.metadata.labels);
+    expect(budget.spec.selector.matchLabels).toEqual(statefulSet.spec.selector.matchLabels);
+    expect(statefulSet.spec.replicas).toBeGreaterThan(budget.spec.maxUnavailable);
+  });
+
+  it('give each pod its own persistent volume for the queue directory, kept when scaled down', () => {
+    expect(statefulSet.spec.volumeClaimTemplates).toHaveLength(1);
+    expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
+    expect(claim.spec.resources.requests.storage).toMatch(/^\d+Gi$/);
+    // A claim template's volume, not a pod volume: no emptyDir or shared volume by that name.
+    expect(pod.volumes.map((v: { name: string }) => v.name)).not.toContain(claim.metadata.name);
+    const mount = mountOf(claim.metadata.name);
+    expect(mount.mountPath).toBe('/var/lib/mxhook');
+    expect(env['MXHOOK_QUEUE']).toBe('/var/lib/mxhook/queue');
+    expect(env['MXHOOK_QUEUE']!.startsWith(`${mount.mountPath}/`)).toBe(true);
+    expect(statefulSet.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
+    // The non-root user can write the volume.
+    expect(pod.securityContext.fsGroup).toBe(pod.securityContext.runAsGroup);
+  });
+
+  it('give the gateway settings its configuration accepts, the queue a directory', () => {
+    const { MXHOOK_TLS_CERT: _cert, MXHOOK_TLS_KEY: _key, ...rest } = env;
+    const config = loadConfig({ env: { ...rest, MXHOOK_SIGNING_SECRET: newSecret() } });
+    expect(config.queue).toEqual({ kind: 'directory', path: '/var/lib/mxhook/queue' });
+    expect(config.shutdownGraceMs).toBe(Number(env['MXHOOK_SHUTDOWN_GRACE']) * 1000);
+  });
+
+  it('give a terminating pod longer than its drain: preStop, the sessions, then the deliveries', () => {
+    const grace = Number(env['MXHOOK_SHUTDOWN_GRACE'] ?? DEFAULT_GRACE_S);
+    const preStop = container.lifecycle.preStop.exec.command;
+    expect(preStop[0]).toBe('sleep');
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
+      Number(preStop[1]) + grace + ABORT_WAIT_S + grace,
+    );
+  });
+
+  it('run the container as the Deployment does: image, ports, probes, limits, security', () => {
+    const reference = deployment.spec.template.spec;
+    const { env: _env, volumeMounts: _mounts, ...rest } = container;
+    const { env: _env2, volumeMounts: _mounts2, ...expected } = reference.containers[0];
+    expect(rest).toEqual(expected);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
+    const { fsGroupChangePolicy: _policy, ...security } = pod.securityContext;
+    expect(security).toEqual(reference.securityContext);
+    expect(pod.volumes).toEqual(reference.volumes);
+    // Every setting the Deployment makes is made here too, with the same value but the queue's.
+    const { MXHOOK_QUEUE: _queue, ...sent } = env;
+    expect(sent).toEqual(
+      Object.fromEntries(
+        reference.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]),
+      ),
+    );
+  });
+});
+
 describe('infra/Dockerfile', () => {
   const dockerfile = read('infra/Dockerfile');
   // Instructions, with line continuations joined and comments dropped.
@@ -336,6 +426,35 @@ describe('infra/README.md', () => {
           ? Object.keys(sample.labels).map((name) => `\`${name}\``)
           : Object.values(sample.labels);
       for (const text of documented) expect(readme, text).toContain(text);
+    }
+  });
+});
+
+describe('infra/README.md alert rules', () => {
+  const blocks = [...read('infra/README.md').matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((match) => match[1]!)
+    .filter((block) => block.startsWith('groups:'));
+
+  it('parse as Prometheus rule groups, and name only metrics and label values mxhook exports', async () => {
+    expect(blocks).toHaveLength(1);
+    const rules = (parseYaml(blocks[0]!) as Any).groups.flatMap((group: Any) => group.rules);
+    expect(rules.length).toBeGreaterThan(3);
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.observer.queueAttached?.({ stats: async () => ({ pending: 0, oldestAgeMs: null }) });
+    const exposition = parsePrometheus(await metrics.render());
+    for (const rule of rules) {
+      expect(rule.alert, JSON.stringify(rule)).toMatch(/^Mxhook[A-Za-z]+$/);
+      expect(typeof rule.expr).toBe('string');
+      const names = [...(rule.expr as string).matchAll(/\b(mxhook_[a-z_]+)(?:\{([^}]*)\})?/g)];
+      expect(names.length, rule.alert).toBeGreaterThan(0);
+      for (const [, name, matchers] of names) {
+        expect(exposition.families.has(name!), `${rule.alert}: ${name}`).toBe(true);
+        for (const [, label, value] of (matchers ?? '').matchAll(/(\w+)="([^"]*)"/g))
+          expect(
+            exposition.select(name!).some((sample) => sample.labels[label!] === value),
+            `${rule.alert}: ${name}{${label}="${value}"}`,
+          ).toBe(true);
+      }
     }
   });
 });

@@ -188,6 +188,23 @@ describe('response.schema.json', () => {
     }
   });
 
+  it('accepts forward and reply on a data answer, and refuses a reply with unknown fields', () => {
+    const answer = {
+      action: 'accept',
+      deliver: ['bob@example.net'],
+      forward: ['alice@elsewhere.example'],
+      reply: {
+        subject: 'Away',
+        text: 'Back Monday.',
+        headers: { 'X-Note': 'v' },
+        from: 'b@x.example',
+      },
+    };
+    expect(validateResponse(answer), JSON.stringify(validateResponse.errors)).toBe(true);
+    expect(validateResponse({ action: 'accept', reply: { body: 'hi' } })).toBe(false);
+    expect(validateResponse({ action: 'accept', forward: 'alice@elsewhere.example' })).toBe(false);
+  });
+
   it('accepts every code of every step and every action reply', () => {
     for (const step of STEPS) {
       const codes = STEP_CODES[step];

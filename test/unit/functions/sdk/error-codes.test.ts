@@ -13,6 +13,10 @@ const NOT_OURS: ReadonlyMap<string, string> = new Map([
   ['ERR_WORKER_OUT_OF_MEMORY', "Node's code for a worker thread that ran out of memory"],
   ['ERR_UNKNOWN', "errorForLog's label for a thrown non-Error, in a log field beside Node's codes"],
   [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    "Node's code for a certificate not valid for the host name, which delivery reports as such",
+  ],
+  [
     'ERR_INVALID_ARG_VALUE',
     "node:dns's code for a record type it does not know, which DnsLookups answers as node:dns does",
   ],

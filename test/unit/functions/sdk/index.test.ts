@@ -29,6 +29,7 @@ describe('functions/sdk/index.ts', () => {
       'ACTION_REPLIES',
       'SIGNATURE_HEADER',
       'STEPS',
+      'rawMessage',
     ]) {
       expect(sdk, name).toHaveProperty(name);
     }

@@ -9,6 +9,7 @@ const QUEUE_FAMILIES = {
   mxhook_queue_messages_pending: 'gauge',
   mxhook_queue_oldest_age_seconds: 'gauge',
   mxhook_delivery_attempts_total: 'counter',
+  mxhook_dsn_sent_total: 'counter',
 };
 
 async function scrape(metrics: ReturnType<typeof createMetrics>) {
@@ -32,21 +33,45 @@ describe('queue metrics', () => {
     const metrics = createMetrics({ processMetrics: false });
     let stats = { pending: 3, oldestAgeMs: 1_500 as number | null };
     metrics.observer.queueAttached?.({ stats: async () => stats });
-    metrics.observer.deliveryAttempt?.('deferred');
-    metrics.observer.deliveryAttempt?.('deferred');
-    metrics.observer.deliveryAttempt?.('expired');
+    metrics.observer.deliveryAttempt?.('deferred', 'dns');
+    metrics.observer.deliveryAttempt?.('deferred', 'remote-4xx');
+    metrics.observer.deliveryAttempt?.('expired', 'expired');
+    metrics.observer.dsnQueued?.('failed');
     let exposition = await scrape(metrics);
     for (const [name, type] of Object.entries(QUEUE_FAMILIES))
       expect(exposition.families.get(name)?.type, name).toBe(type);
     expect(value(exposition, 'mxhook_queue_messages_pending')).toBe(3);
     expect(value(exposition, 'mxhook_queue_oldest_age_seconds')).toBe(1.5);
+    const attempts = exposition.select('mxhook_delivery_attempts_total');
+    const byOutcome: Record<string, number> = {};
+    for (const s of attempts)
+      byOutcome[s.labels['outcome']!] = (byOutcome[s.labels['outcome']!] ?? 0) + s.value;
+    expect(byOutcome).toEqual({ delivered: 0, deferred: 2, failed: 0, expired: 1 });
+    // By reason too, every pair there from the start; hyphens exported as underscores.
+    expect(attempts.filter((s) => s.value > 0).map((s) => s.labels)).toEqual([
+      { outcome: 'deferred', reason: 'remote_4xx' },
+      { outcome: 'deferred', reason: 'dns' },
+      { outcome: 'expired', reason: 'expired' },
+    ]);
+    expect(attempts.map((s) => `${s.labels['outcome']} ${s.labels['reason']}`)).toEqual([
+      'delivered ok',
+      'deferred remote_4xx',
+      'deferred connection',
+      'deferred tls',
+      'deferred dns',
+      'deferred size',
+      'deferred policy',
+      'failed remote_5xx',
+      'failed dns',
+      'failed size',
+      'failed policy',
+      'expired expired',
+    ]);
     expect(
       Object.fromEntries(
-        exposition.samples
-          .filter((s) => s.name === 'mxhook_delivery_attempts_total')
-          .map((s) => [s.labels['outcome'], s.value]),
+        exposition.select('mxhook_dsn_sent_total').map((s) => [s.labels['action'], s.value]),
       ),
-    ).toEqual({ delivered: 0, deferred: 2, failed: 0, expired: 1 });
+    ).toEqual({ failed: 1, delayed: 0, delivered: 0 });
 
     stats = { pending: 0, oldestAgeMs: null };
     exposition = await scrape(metrics);

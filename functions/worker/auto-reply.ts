@@ -1,0 +1,56 @@
+// The inbox's optional auto-reply (AUTO_REPLY): after a message is stored, a short text goes back
+// to its envelope sender through the gateway's send API, by RFC 3834's rules (never to a bounce,
+// to automatic or list mail, or to a mail system's own mailbox), threaded to the original.
+import type { Context } from 'hono';
+import { autoReplyDecision, createSendClient, replyThreading } from '../sdk/index.ts';
+import type { AppEnv } from './env.ts';
+import type { StoredMessage } from './message-record.ts';
+
+/**
+ * Sends the auto-reply in the background (`waitUntil`), so the gateway's data call is answered at
+ * once; a failed send is logged, never turned into a refusal of the message already stored. Does
+ * nothing unless AUTO_REPLY, MXHOOK_SEND_URL and MXHOOK_SEND_TOKEN are all set.
+ */
+export function scheduleAutoReply(record: StoredMessage, c: Context<AppEnv>): void {
+  const { AUTO_REPLY: text, MXHOOK_SEND_URL: url, MXHOOK_SEND_TOKEN: token } = c.env;
+  if (!text || !url || !token) return;
+  const sender = record.envelope.mailFrom;
+  const decision = autoReplyDecision({
+    sender,
+    headers: record.headers,
+    ownAddresses: record.envelope.rcptTo,
+  });
+  // The reply comes from the address the message was sent to (the first one served here).
+  const from = record.envelope.rcptTo[0];
+  if (!decision.reply || from === undefined) return;
+  const header = (name: string) =>
+    record.headers.find((field) => field.name === name)?.value ?? null;
+  const threading = replyThreading({
+    subject: record.subject,
+    messageId: record.messageId,
+    references: header('references'),
+    inReplyTo: header('in-reply-to'),
+  });
+  const sending = createSendClient({ url, token })
+    .send(
+      {
+        from,
+        to: sender,
+        subject: threading.subject,
+        text,
+        headers: {
+          // RFC 3834 §5: marks the reply automatic, so other responders do not answer it in turn.
+          'Auto-Submitted': 'auto-replied',
+          ...(threading.inReplyTo === undefined ? {} : { 'In-Reply-To': threading.inReplyTo }),
+          ...(threading.references === undefined ? {} : { References: threading.references }),
+        },
+      },
+      // One reply per stored message, however often the send is retried.
+      { idempotencyKey: `auto-reply:${record.id}` },
+    )
+    .then(
+      () => undefined,
+      (error: unknown) => console.error(`mxhook inbox: auto-reply for ${record.id} failed:`, error),
+    );
+  c.executionCtx.waitUntil(sending);
+}
