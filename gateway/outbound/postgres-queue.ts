@@ -11,17 +11,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg, { type Client, type Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { queueId, uniqueRecipients } from './new-message.ts';
-import type {
-  AttemptOutcome,
-  Claim,
-  MessageRecord,
-  NewMessage,
-  OnceKey,
-  OutboundQueue,
-  QueueStats,
-  RecipientRecord,
-  RecipientRequest,
-  RecipientState,
+import {
+  type AttemptOutcome,
+  type Claim,
+  type MessageRecord,
+  type NewMessage,
+  type OnceKey,
+  OnceKeyConflict,
+  type OutboundQueue,
+  type QueueStats,
+  type RecipientRecord,
+  type RecipientRequest,
+  type RecipientState,
 } from './queue.ts';
 
 const CHANNEL = 'mxhook_queue';
@@ -75,7 +76,8 @@ CREATE INDEX IF NOT EXISTS recipients_leased ON mxhook.recipients (lease_until)
 CREATE TABLE IF NOT EXISTS mxhook.once_keys (
   key text PRIMARY KEY,
   message_id text NOT NULL,
-  expires_at bigint NOT NULL
+  expires_at bigint NOT NULL,
+  fingerprint text
 );
 CREATE INDEX IF NOT EXISTS once_keys_expiry ON mxhook.once_keys (expires_at);
 `;
@@ -500,8 +502,9 @@ export class PostgresQueue implements OutboundQueue {
 
 /** Deletes the message (its recipients cascade) and its body if no other message shares it. */
 /**
- * Takes the once key for `id` unless a live one names another message, whose id it returns. A
- * second node enqueueing with the same key waits on the row until the first commits.
+ * Takes the once key for `id` unless a live one names another message, whose id it returns (or,
+ * given for another fingerprint, rejects with OnceKeyConflict). A second node enqueueing with the
+ * same key waits on the row until the first commits.
  */
 async function takeOnceKey(
   client: PoolClient,
@@ -516,19 +519,25 @@ async function takeOnceKey(
     [now, ONCE_KEYS_SWEPT_PER_CALL],
   );
   const { rows } = await client.query<{ message_id: string }>(
-    `INSERT INTO mxhook.once_keys (key, message_id, expires_at) VALUES ($1, $2, $3)
+    `INSERT INTO mxhook.once_keys (key, message_id, expires_at, fingerprint)
+     VALUES ($1, $2, $3, $5)
      ON CONFLICT (key) DO UPDATE SET message_id = EXCLUDED.message_id,
-       expires_at = EXCLUDED.expires_at
+       expires_at = EXCLUDED.expires_at, fingerprint = EXCLUDED.fingerprint
        WHERE mxhook.once_keys.expires_at <= $4
      RETURNING message_id`,
-    [once.key, id, now + once.ttlMs, now],
+    [once.key, id, now + once.ttlMs, now, once.fingerprint ?? null],
   );
   if (rows.length > 0) return id;
-  const live = await client.query<{ message_id: string }>(
-    'SELECT message_id FROM mxhook.once_keys WHERE key = $1',
+  const live = await client.query<{ message_id: string; fingerprint: string | null }>(
+    'SELECT message_id, fingerprint FROM mxhook.once_keys WHERE key = $1',
     [once.key],
   );
-  return live.rows[0]?.message_id ?? id;
+  const row = live.rows[0];
+  if (row === undefined) return id;
+  if (once.fingerprint !== undefined && row.fingerprint !== once.fingerprint) {
+    throw new OnceKeyConflict(once.key);
+  }
+  return row.message_id;
 }
 
 async function deleteMessage(client: PoolClient, messageId: string): Promise<boolean> {

@@ -46,6 +46,20 @@ export interface NewMessage {
 export interface OnceKey {
   readonly key: string;
   readonly ttlMs: number;
+  /**
+   * What the key was given for (the send API: a hash of the request). A live key kept with
+   * another fingerprint makes the enqueue reject with OnceKeyConflict instead of naming the first
+   * message; without one, any use of the key names it.
+   */
+  readonly fingerprint?: string;
+}
+
+/** An enqueue's once key is live with another fingerprint: it was used for another message. */
+export class OnceKeyConflict extends Error {
+  constructor(key: string) {
+    super(`the once key ${JSON.stringify(key)} was given for another message`);
+    this.name = 'OnceKeyConflict';
+  }
 }
 
 export type RecipientState = 'queued' | 'delivering' | 'delivered' | 'failed' | 'expired';

@@ -4,10 +4,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { IDEMPOTENCY_KEY_HEADER, type SendResult } from '../../functions/sdk/send-message.ts';
-import type { OutboundQueue } from '../outbound/queue.ts';
+import { OnceKeyConflict, type OutboundQueue } from '../outbound/queue.ts';
 import { findMessageId } from '../smtp/message-id.ts';
 import { composeMessage } from './compose-message.ts';
-import { fingerprintOf, IDEMPOTENCY_TTL_MS, isValidKey, RecentKeys } from './idempotency.ts';
+import { fingerprintOf, IDEMPOTENCY_TTL_MS, isValidKey } from './idempotency.ts';
 import type { SendAuth } from './send-auth.ts';
 import { SendApiError } from './send-error.ts';
 import { type ValidSend, validateSend } from './send-request.ts';
@@ -30,7 +30,6 @@ export interface SendEndpointOptions {
 
 export class SendEndpoint {
   readonly #options: SendEndpointOptions;
-  readonly #recentKeys = new RecentKeys();
   /** A request's body may carry the message in base64 (4/3) plus JSON around it. */
   readonly #maxBodyBytes: number;
 
@@ -68,12 +67,6 @@ export class SendEndpoint {
     this.#checkSenders(send);
     const key = idempotencyKeyOf(request);
     const fingerprint = fingerprintOf(send);
-    if (key !== null && !this.#recentKeys.claim(key, fingerprint)) {
-      throw new SendApiError(
-        'ERR_IDEMPOTENCY_CONFLICT',
-        `the ${IDEMPOTENCY_KEY_HEADER} was used for another message within 24 hours`,
-      );
-    }
     const ours = `<${messageIdLocalPart(key, fingerprint)}@${this.#options.hostname}>`;
     const { message, messageId } = await this.#build(send, ours);
     if (message.length > this.#options.maxMessageBytes) {
@@ -92,9 +85,17 @@ export class SendEndpoint {
         eightBit: send.raw !== null && hasEightBit(message),
         smtputf8: send.recipients.some(isNonAscii) || isNonAscii(send.from.address),
         origin: 'send-api',
-        ...(key === null ? {} : { once: { key: `send:${key}`, ttlMs: IDEMPOTENCY_TTL_MS } }),
+        ...(key === null
+          ? {}
+          : { once: { key: `send:${key}`, ttlMs: IDEMPOTENCY_TTL_MS, fingerprint } }),
       });
     } catch (cause) {
+      if (cause instanceof OnceKeyConflict) {
+        throw new SendApiError(
+          'ERR_IDEMPOTENCY_CONFLICT',
+          `the ${IDEMPOTENCY_KEY_HEADER} was used for another message within 24 hours`,
+        );
+      }
       throw new SendApiError('ERR_QUEUE_WRITE', 'the queue could not store the message', { cause });
     }
     log.info(

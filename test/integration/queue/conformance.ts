@@ -2,7 +2,11 @@
 // engine's test file calls `queueConformance` with a factory for fresh, empty storage.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { NewMessage, OutboundQueue } from '../../../gateway/outbound/queue.ts';
+import {
+  type NewMessage,
+  OnceKeyConflict,
+  type OutboundQueue,
+} from '../../../gateway/outbound/queue.ts';
 
 /** Fresh, empty storage for one test; `open` may be called again after `close` (a restart). */
 export interface QueueStorage {
@@ -373,6 +377,29 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       const later = await queue.enqueue({ ...message(['a@x.test']), once: brief });
       expect(later).not.toBe(before);
       expect(await queue.message(later)).not.toBeNull();
+    });
+
+    it('refuses a live once key given with another fingerprint, across a reopen too', async () => {
+      const storage = await fresh();
+      const once = { key: 'send:order-7', ttlMs: HOUR, fingerprint: 'one' };
+      const id = await (await open(storage)).enqueue({ ...message(['a@x.test']), once });
+      await opened.pop()!.close();
+      const queue = await open(storage);
+      expect(await queue.enqueue({ ...message(['a@x.test']), once })).toBe(id);
+      await expect(
+        queue.enqueue({ ...message(['b@x.test']), once: { ...once, fingerprint: 'two' } }),
+      ).rejects.toBeInstanceOf(OnceKeyConflict);
+      // The conflict stores nothing, and fails only its own enqueue, not others committed with it.
+      const [refused, other] = await Promise.allSettled([
+        queue.enqueue({ ...message(['c@x.test']), once: { ...once, fingerprint: 'three' } }),
+        queue.enqueue(message(['d@x.test'])),
+      ]);
+      expect(refused.status).toBe('rejected');
+      expect(other.status).toBe('fulfilled');
+      expect((await queue.list(10)).map((m) => m.recipients[0]!.address)).toEqual([
+        'a@x.test',
+        'd@x.test',
+      ]);
     });
 
     it('keeps a once key across a close and reopen', async () => {

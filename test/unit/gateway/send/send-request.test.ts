@@ -1,10 +1,6 @@
-// The send API's validation and its idempotency bookkeeping: pure code, no sockets.
+// The send API's validation and its request fingerprint: pure code, no sockets.
 import { describe, expect, it } from 'vitest';
-import {
-  fingerprintOf,
-  IDEMPOTENCY_TTL_MS,
-  RecentKeys,
-} from '../../../../gateway/send/idempotency.ts';
+import { fingerprintOf } from '../../../../gateway/send/idempotency.ts';
 import { validateSend } from '../../../../gateway/send/send-request.ts';
 import { isAllowedDomain } from '../../../../gateway/send/sender-policy.ts';
 
@@ -81,17 +77,7 @@ describe('isAllowedDomain', () => {
   });
 });
 
-describe('RecentKeys', () => {
-  it('holds a key to its first fingerprint for the ttl, then frees it', () => {
-    let clock = 0;
-    const keys = new RecentKeys(() => clock);
-    expect(keys.claim('k', 'one')).toBe(true);
-    expect(keys.claim('k', 'one')).toBe(true);
-    expect(keys.claim('k', 'two')).toBe(false);
-    clock = IDEMPOTENCY_TTL_MS;
-    expect(keys.claim('k', 'two')).toBe(true);
-  });
-
+describe('fingerprintOf', () => {
   it('fingerprints bytes by their content and key order as given', () => {
     const a = fingerprintOf({ raw: Buffer.from('x'), to: ['b'] });
     expect(fingerprintOf({ raw: Buffer.from('x'), to: ['b'] })).toBe(a);
