@@ -2,18 +2,25 @@
 // to its envelope sender through the gateway's send API, by RFC 3834's rules (never to a bounce,
 // to automatic or list mail, or to a mail system's own mailbox), threaded to the original.
 import type { Context } from 'hono';
-import { autoReplyDecision, createSendClient, replyThreading } from '../sdk/index.ts';
-import type { AppEnv } from './env.ts';
+import {
+  autoReplyDecision,
+  createSendClient,
+  replyThreading,
+  type SendClient,
+} from '../sdk/index.ts';
+import type { AppEnv, Bindings } from './env.ts';
 import type { StoredMessage } from './message-record.ts';
 
 /**
  * Sends the auto-reply in the background (`waitUntil`), so the gateway's data call is answered at
  * once; a failed send is logged, never turned into a refusal of the message already stored. Does
- * nothing unless AUTO_REPLY, MXHOOK_SEND_URL and MXHOOK_SEND_TOKEN are all set.
+ * nothing unless AUTO_REPLY and MXHOOK_SEND_URL are set, and a way to authenticate (below).
  */
 export function scheduleAutoReply(record: StoredMessage, c: Context<AppEnv>): void {
-  const { AUTO_REPLY: text, MXHOOK_SEND_URL: url, MXHOOK_SEND_TOKEN: token } = c.env;
-  if (!text || !url || !token) return;
+  const { AUTO_REPLY: text, MXHOOK_SEND_URL: url } = c.env;
+  if (!text || !url) return;
+  const client = sendClientFor(url, c.env);
+  if (client === null) return;
   const sender = record.envelope.mailFrom;
   const decision = autoReplyDecision({
     sender,
@@ -31,7 +38,7 @@ export function scheduleAutoReply(record: StoredMessage, c: Context<AppEnv>): vo
     references: header('references'),
     inReplyTo: header('in-reply-to'),
   });
-  const sending = createSendClient({ url, token })
+  const sending = client
     .send(
       {
         from,
@@ -53,4 +60,17 @@ export function scheduleAutoReply(record: StoredMessage, c: Context<AppEnv>): vo
       (error: unknown) => console.error(`mxhook inbox: auto-reply for ${record.id} failed:`, error),
     );
   c.executionCtx.waitUntil(sending);
+}
+
+/**
+ * MXHOOK_SEND_TOKEN as a bearer token when set; else requests signed with the newest of the
+ * secrets the Worker verifies the gateway's calls with (MXHOOK_SIGNING_SECRET, newest first), which
+ * a gateway with MXHOOK_SEND_SIGNED=true takes: no second secret to keep. Null with neither (or
+ * with a JWKS, whose private key only the gateway holds).
+ */
+function sendClientFor(url: string, env: Bindings): SendClient | null {
+  if (env.MXHOOK_SEND_TOKEN) return createSendClient({ url, token: env.MXHOOK_SEND_TOKEN });
+  if (env.MXHOOK_JWKS_URL?.trim()) return null;
+  const newest = env.MXHOOK_SIGNING_SECRET?.split(',')[0]?.trim();
+  return newest ? createSendClient({ url, secret: newest }) : null;
 }

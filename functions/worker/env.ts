@@ -30,7 +30,8 @@ export interface Bindings {
   readonly INBOX_PUBLIC?: string;
   /**
    * Text of an automatic reply to every stored message (RFC 3834 rules: none to bounces, lists or
-   * automatic mail); off when empty. Needs MXHOOK_SEND_URL and MXHOOK_SEND_TOKEN.
+   * automatic mail); off when empty. Needs MXHOOK_SEND_URL, and MXHOOK_SEND_TOKEN or (with the
+   * gateway's MXHOOK_SEND_SIGNED=true) MXHOOK_SIGNING_SECRET, whose newest secret then signs.
    */
   readonly AUTO_REPLY?: string;
   /** The gateway's send API, `https://<gateway>/v1/send`, for the auto-reply. */
