@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closeAllDnsServers, startDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
+import {
+  closeAllDnsServers,
+  mxHost,
+  startDnsServer,
+  type TestDnsServer,
+} from '../helpers/dns-server.ts';
 import { GatewayProcess, killAllGatewayProcesses } from '../helpers/faults/gateway-process.ts';
 import { Random, testSeed } from '../helpers/faults/seed.ts';
 import { closeAllFunctionServers, startFunctionServer } from '../helpers/function-server.ts';
@@ -39,10 +44,7 @@ let dns: TestDnsServer;
 const directories: string[] = [];
 
 beforeAll(async () => {
-  dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: MX_ADDRESS }],
-  });
+  dns = await startDnsServer(mxHost('dest.test', MX_ADDRESS));
 });
 afterAll(() => closeAllDnsServers());
 afterEach(async () => {

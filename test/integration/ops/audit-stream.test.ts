@@ -13,7 +13,7 @@ import {
   closeAllAuditStreams,
   openAuditStream,
 } from '../../helpers/audit-stream.ts';
-import { startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
+import { mxHost, startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
 import { closeAllFunctionServers, startFunctionServer } from '../../helpers/function-server.ts';
 import {
   closeAllReceivingMtas,
@@ -35,10 +35,7 @@ let usersFile: string;
 const directories: string[] = [];
 
 beforeAll(async () => {
-  dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: '127.0.0.2' }],
-  });
+  dns = await startDnsServer(mxHost('dest.test', '127.0.0.2'));
   mtaPort = await freePort(['127.0.0.2']);
   const dir = await temporaryDirectory();
   usersFile = join(dir, 'users');

@@ -5,6 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeAllDnsServers,
+  mxHost,
   startDnsServer,
   type TestDnsServer,
 } from '../../helpers/dns-server.ts';
@@ -26,10 +27,7 @@ let dns: TestDnsServer;
 
 beforeAll(async () => {
   postgres = await startPostgres();
-  dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: MX_ADDRESS }],
-  });
+  dns = await startDnsServer(mxHost('dest.test', MX_ADDRESS));
 }, 120_000);
 afterAll(async () => {
   await closeAllDnsServers();

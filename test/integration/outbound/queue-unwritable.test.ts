@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   closeAllDnsServers,
+  mxHost,
   startDnsServer,
   type TestDnsServer,
 } from '../../helpers/dns-server.ts';
@@ -32,10 +33,7 @@ let dns: TestDnsServer;
 const directories: string[] = [];
 
 beforeAll(async () => {
-  dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: MX_ADDRESS }],
-  });
+  dns = await startDnsServer(mxHost('dest.test', MX_ADDRESS));
 });
 afterAll(() => closeAllDnsServers());
 afterEach(async () => {

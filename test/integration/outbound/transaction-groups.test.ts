@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DnsLookups } from '../../../gateway/net/dns-lookups.ts';
 import { MxDelivery } from '../../../gateway/outbound/mx-delivery.ts';
-import { startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
+import { mxHost, startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
 import {
   closeAllReceivingMtas,
   freePort,
@@ -19,10 +19,7 @@ let dns: TestDnsServer;
 const deliveries: MxDelivery[] = [];
 
 beforeAll(async () => {
-  dns = await startDnsServer({
-    'dest.test': [{ type: 'MX', exchange: 'mx.dest.test', priority: 10 }],
-    'mx.dest.test': [{ type: 'A', address: '127.0.0.2' }],
-  });
+  dns = await startDnsServer(mxHost('dest.test', '127.0.0.2'));
 });
 afterAll(() => dns.close());
 afterEach(async () => {
