@@ -196,7 +196,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     }),
     mirroredCounter(
       'delivery_attempts_total',
-      "Outbound delivery attempts, one per recipient, by outcome: delivered, deferred (to be retried), failed (given up: 5xx, no such domain, null MX), expired (the queue's lifetime ran out); and by reason: ok, remote_4xx, remote_5xx, connection, tls, dns, size, policy, expired.",
+      "Outbound delivery attempts, one per recipient, by outcome: delivered, deferred (to be retried), failed (given up: 5xx, no such domain, null MX), expired (the queue's lifetime ran out); and by reason: ok, remote_4xx, remote_5xx, connection, tls, dns, size, content, policy, local, expired.",
       ['outcome', 'reason'],
       () => deliveryLabels.map((labels, i) => [labels, observer.deliveryAttempts[i]!]),
     ),

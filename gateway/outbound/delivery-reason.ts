@@ -28,6 +28,13 @@ export type DeliveryReason =
   | 'dns'
   /** The message is larger than the host takes (RFC 1870). */
   | 'size'
+  /**
+   * The message needs what the host does not offer and cannot be converted: SMTPUTF8 (X.6.7,
+   * RFC 6531 §3.5) or another conversion (X.6.3).
+   */
+  | 'content'
+  /** mxhook's own trouble, not the destination's: an internal error, or it is shutting down. */
+  | 'local'
   /** The queue's lifetime ran out (MXHOOK_QUEUE_LIFETIME). */
   | 'expired'
   /**
@@ -40,9 +47,9 @@ export type DeliveryReason =
 export const DELIVERY_REASONS: Readonly<Record<AttemptOutcome['kind'], readonly DeliveryReason[]>> =
   {
     delivered: ['ok'],
-    deferred: ['remote-4xx', 'connection', 'tls', 'dns', 'size', 'policy'],
+    deferred: ['remote-4xx', 'connection', 'tls', 'dns', 'size', 'policy', 'local'],
     // Not `connection` nor `tls`: ours defer, and a remote's 5.4.1 is Microsoft's "access denied".
-    failed: ['remote-5xx', 'dns', 'size', 'policy'],
+    failed: ['remote-5xx', 'dns', 'size', 'content', 'policy'],
     expired: ['expired'],
   };
 
@@ -58,6 +65,8 @@ const BY_STATUS: ReadonlyMap<string, DeliveryReason> = new Map([
   ['1.2', 'dns'], // X.1.2 Bad destination system address (NXDOMAIN)
   ['1.10', 'dns'], // X.1.10 Recipient address has null MX (RFC 7505)
   ['3.4', 'size'], // X.3.4 Message too big for system
+  ['6.3', 'content'], // X.6.3 Conversion required but not supported
+  ['6.7', 'content'], // X.6.7 Non-ASCII addresses not permitted (SMTPUTF8 not offered)
   ['7.5', 'tls'], // X.7.5 Cryptographic failure (the STARTTLS handshake)
   ['7.10', 'policy'], // X.7.10 Encryption needed (a TLS requirement not met)
 ]);
@@ -71,14 +80,17 @@ const REQUIRED_TLS = /\b(?:encrypt|verify|enforce)\b/;
 
 /**
  * The reason for one recipient's attempt outcome; `tlsPolicy` is the delivery report's, the TLS
- * policy that applied to the destination (absent: opportunistic).
+ * policy that applied to the destination (absent: opportunistic); `local`: the delivery says the
+ * reply is about mxhook itself (RecipientResult.local), whose 4.3.x a remote could say too.
  */
 export function deliveryReason(
   outcome: Pick<AttemptOutcome, 'kind' | 'reply'>,
   tlsPolicy?: string,
+  local = false,
 ): DeliveryReason {
   if (outcome.kind === 'delivered') return 'ok';
   if (outcome.kind === 'expired') return 'expired';
+  if (local && DELIVERY_REASONS[outcome.kind].includes('local')) return 'local';
   const fallback = outcome.kind === 'deferred' ? 'remote-4xx' : 'remote-5xx';
   // `4.4.1` → `4.1`; a reply without an enhanced code gives `4.0.0`, which no entry matches.
   const status = statusFromReply(outcome.reply);

@@ -165,7 +165,7 @@ export class DeliveryRunner {
       (result) => [result, this.#outcomeOf(message, result)] as const,
     );
     for (const [result, outcome] of outcomes) {
-      const reason = deliveryReason(outcome, report.tlsPolicy);
+      const reason = deliveryReason(outcome, report.tlsPolicy, result.local === true);
       log.info(
         {
           queueId: message.id,

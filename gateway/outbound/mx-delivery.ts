@@ -64,6 +64,8 @@ export interface RecipientResult {
   readonly kind: 'delivered' | 'deferred' | 'failed';
   /** The reply that decided it, as the host said it (`550 5.1.1 <x@y>: no such user`), or ours. */
   readonly reply: string;
+  /** The reply is about mxhook itself, not the destination: an internal error, shutting down. */
+  readonly local?: true;
 }
 
 export interface TlsDetails {
@@ -160,7 +162,12 @@ export class MxDelivery {
       this.#options.log?.error({ err: error, domain: request.domain }, 'outbound delivery failed');
       const reply = `451 4.3.0 Delivery failed locally: ${(error as Error).message}`;
       return {
-        results: everyone(request.recipients, 'deferred', reply),
+        results: request.recipients.map(({ address }) => ({
+          address,
+          kind: 'deferred',
+          reply,
+          local: true,
+        })),
         host: null,
         address: null,
         tls: null,
@@ -190,6 +197,7 @@ export class MxDelivery {
       tlsPolicy: OPPORTUNISTIC.policy,
     };
     let reply = '451 4.3.2 Delivery is shutting down';
+    let local = true;
     if (pending.length > 0 && !this.#closed) {
       const destination = await mxHosts(request.domain, this.#options.resolve);
       if (destination.kind === 'hosts') {
@@ -199,6 +207,7 @@ export class MxDelivery {
         if (hosts.length === 0) {
           const names = destination.hosts.map((host) => host.name).join(', ');
           reply = `451 4.7.5 MTA-STS policy of ${request.domain} lists none of its MX hosts (${names})`;
+          local = false;
         }
         for (const target of targets(hosts)) {
           if (this.#closed) break;
@@ -206,6 +215,7 @@ export class MxDelivery {
           for (const result of attempt.results) results.set(result.address, result);
           pending = attempt.pending;
           reply = attempt.reply;
+          local = false;
           report = { ...target, tls: attempt.tls, tlsPolicy: tls.policy };
           if (pending.length === 0) break;
         }
@@ -216,7 +226,9 @@ export class MxDelivery {
         pending = [];
       }
     }
-    for (const { address } of pending) results.set(address, { address, kind: 'deferred', reply });
+    for (const { address } of pending) {
+      results.set(address, { address, kind: 'deferred', reply, ...(local ? { local } : {}) });
+    }
     return {
       ...report,
       results: request.recipients.map(({ address }) => results.get(address) as RecipientResult),

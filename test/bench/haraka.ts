@@ -24,14 +24,24 @@ export interface HarakaOptions {
   readonly domain: string;
   readonly receiverHost: string;
   readonly receiverPort: number;
+  /**
+   * Start with outbound delivery off (outbound.ini `disabled`): relayed mail is queued and each
+   * message retries every second until `enableOutbound` turns it on (Haraka watches the file).
+   */
+  readonly outboundDisabled?: boolean;
 }
 
 export interface RunningHaraka {
   readonly process: ChildProcess;
   readonly pid: number;
   readonly dir: string;
+  /** Turns outbound delivery on (see HarakaOptions.outboundDisabled). */
+  enableOutbound(): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Haraka's defaults (concurrency_max 100), TLS off as the receiver offers none anyway. */
+const OUTBOUND_INI = 'enable_tls=false\n';
 
 /** The path of Haraka's `bin/haraka`, or null when the package is not installed. */
 export function harakaBin(): string | null {
@@ -68,8 +78,7 @@ export async function startHaraka(
     'smtp_forward.ini':
       `[main]\nhost=${options.receiverHost}\nport=${options.receiverPort}\nenable_outbound=false\n` +
       `enable_tls=false\n\n[${options.domain}]\nhost=${options.receiverHost}\nport=${options.receiverPort}\n`,
-    // Haraka's defaults (concurrency_max 100), TLS off as the receiver offers none anyway.
-    'outbound.ini': 'enable_tls=false\n',
+    'outbound.ini': `${OUTBOUND_INI}${options.outboundDisabled === true ? 'disabled=true\n' : ''}`,
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(config, name), text);
   const child = spawn(process.execPath, [...nodeFlags, bin, '-c', dir], {
@@ -89,6 +98,7 @@ export async function startHaraka(
     process: child,
     pid: child.pid ?? 0,
     dir,
+    enableOutbound: () => writeFile(join(config, 'outbound.ini'), OUTBOUND_INI),
     async stop() {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });

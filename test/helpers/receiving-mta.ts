@@ -45,6 +45,8 @@ export interface ReceivedMessage {
   readonly secure: boolean;
   /** The connection it came over: 1 for the first this MTA accepted. */
   readonly connection: number;
+  /** performance.now() when its data ended, for throughput measured at the receiver. */
+  readonly at: number;
 }
 
 export interface ReceivingMta {
@@ -181,6 +183,7 @@ function received(session: SMTPServerSession, body: Buffer, connection: number):
     body,
     secure: session.secure === true,
     connection,
+    at: performance.now(),
   };
 }
 

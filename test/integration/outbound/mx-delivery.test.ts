@@ -501,6 +501,8 @@ describe('connections', () => {
     expect(report.results[0]).toMatchObject({
       kind: 'deferred',
       reply: '451 4.3.2 Delivery is shutting down',
+      // Counted as mxhook's own (the `local` reason), not the destination's.
+      local: true,
     });
     expect(host.connections).toBe(0);
   });

@@ -52,6 +52,47 @@ describe('embedded queue on disk', () => {
     expect(await readdir(join(dir, 'spool'))).toHaveLength(2);
   });
 
+  it('removes a finished message body only once its removal is durable: at the next enqueue, or by a checkpoint within a second', async () => {
+    const dir = await tempDir();
+    const queue = await open(dir);
+    const spool = join(dir, 'spool');
+    const delivered = async (body: string, files: number): Promise<void> => {
+      const id = await queue.enqueue(message(['a@x.test'], body));
+      const claims = await queue.claim('w', 10, Date.now(), 60_000);
+      expect(claims.map((claim) => claim.messageId)).toContain(id);
+      await queue.record('w', id, 'a@x.test', { kind: 'delivered', reply: '250 ok' });
+      // Committed without its own fsync: the body waits for one that makes the removal last.
+      expect(await queue.message(id)).toBeNull();
+      expect(await readdir(spool)).toHaveLength(files);
+    };
+    await delivered('first', 1);
+    const next = await queue.enqueue(message(['b@x.test'], 'next'));
+    await expect.poll(() => readdir(spool)).toHaveLength(1); // only `next`'s
+    expect(Buffer.concat(await queue.body(next)).toString()).toBe('next');
+    await delivered('second', 2);
+    await expect.poll(() => readdir(spool), { timeout: 3_000 }).toHaveLength(1);
+  });
+
+  it('keeps a body stored again while its removal is under way', async () => {
+    const dir = await tempDir();
+    const queue = await open(dir);
+    // Many rounds: the new store must land either before the unlink (and pin it) or after it.
+    for (let round = 0; round < 50; round++) {
+      const body = `same bytes ${round}`;
+      const id = await queue.enqueue(message(['a@x.test'], body));
+      await queue.claim('w', 10, Date.now(), 60_000);
+      await queue.record('w', id, 'a@x.test', { kind: 'delivered', reply: '250 ok' });
+      // This enqueue's commit makes the removal durable and starts the unlink; the store of the
+      // same bytes right after it runs while the unlink is under way.
+      const other = await queue.enqueue(message(['c@x.test'], `other ${round}`));
+      const again = await queue.enqueue(message(['b@x.test'], body));
+      expect(Buffer.concat(await queue.body(again)).toString()).toBe(body);
+      await queue.remove(again);
+      await queue.remove(other);
+    }
+    expect(await readdir(join(dir, 'spool'))).toEqual([]);
+  });
+
   it('sweeps unreferenced and temporary files at open, and keeps referenced ones', async () => {
     const dir = await tempDir();
     const first = await open(dir);

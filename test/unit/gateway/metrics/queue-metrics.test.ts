@@ -61,9 +61,11 @@ describe('queue metrics', () => {
       'deferred dns',
       'deferred size',
       'deferred policy',
+      'deferred local',
       'failed remote_5xx',
       'failed dns',
       'failed size',
+      'failed content',
       'failed policy',
       'expired expired',
     ]);

@@ -42,9 +42,27 @@ describe('deliveryReason', () => {
       ],
       ['deferred', '451 4.7.10 mx.dest.test[192.0.2.25] does not offer STARTTLS', 'policy'],
       ['failed', '550 5.7.10 REQUIRETLS needed', 'policy'],
+      ['failed', '550 5.6.7 SMTPUTF8 is required, but was not offered by mx.dest.test', 'content'],
     ];
     for (const [kind, reply, reason] of cases)
       expect(deliveryReason({ kind, reply }), reply).toBe(reason);
+  });
+
+  it('counts mxhook’s own trouble as local only where the delivery says so', () => {
+    const internal = '451 4.3.0 Delivery failed locally: database is locked';
+    const shutdown = '451 4.3.2 Delivery is shutting down';
+    expect(deliveryReason({ kind: 'deferred', reply: internal }, undefined, true)).toBe('local');
+    expect(deliveryReason({ kind: 'deferred', reply: shutdown }, 'opportunistic', true)).toBe(
+      'local',
+    );
+    // The same code from a remote server is its answer.
+    expect(deliveryReason({ kind: 'deferred', reply: '421 4.3.2 Service shutting down' })).toBe(
+      'remote-4xx',
+    );
+    // Only a deferral is ever ours alone: a failure keeps its own reason.
+    expect(
+      deliveryReason({ kind: 'failed', reply: '550 5.1.1 no such user' }, undefined, true),
+    ).toBe('remote-5xx');
   });
 
   it('counts a TLS failure as policy where the delivery required TLS', () => {
@@ -109,9 +127,10 @@ describe('deliveryReason', () => {
             ),
         ),
         fc.option(fc.constantFrom('opportunistic', 'setting encrypt', 'mta-sts enforce')),
-        (kind, reply, tlsPolicy) => {
+        fc.boolean(),
+        (kind, reply, tlsPolicy, local) => {
           expect(DELIVERY_REASONS[kind]).toContain(
-            deliveryReason({ kind, reply }, tlsPolicy ?? undefined),
+            deliveryReason({ kind, reply }, tlsPolicy ?? undefined, local),
           );
         },
       ),
