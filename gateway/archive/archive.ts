@@ -83,15 +83,3 @@ export function recipientHash(address: string): string {
 export function recipientHashes(recipients: readonly string[]): string[] {
   return [...new Set(recipients.map(recipientHash))];
 }
-
-export function sha256Of(pieces: readonly Buffer[]): string {
-  const digest = createHash('sha256');
-  for (const piece of pieces) digest.update(piece);
-  return digest.digest('hex');
-}
-
-export function sizeOf(pieces: readonly Buffer[]): number {
-  let size = 0;
-  for (const piece of pieces) size += piece.length;
-  return size;
-}

@@ -21,6 +21,7 @@ import {
   TEMP_PREFIX,
   writeSynced,
 } from '../outbound/spool.ts';
+import { sha256Of, sizeOf } from '../pieces.ts';
 import {
   type Archive,
   type ArchivedMessage,
@@ -28,8 +29,6 @@ import {
   keyOf,
   parseKey,
   recipientHashes,
-  sha256Of,
-  sizeOf,
 } from './archive.ts';
 import type { RawUrlSigner } from './raw-url.ts';
 

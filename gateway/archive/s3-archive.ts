@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { AwsV4Signer } from 'aws4fetch';
 import { request } from 'undici';
 import type { S3Location } from '../config/parse-archive.ts';
+import { sha256Of, sizeOf } from '../pieces.ts';
 import {
   type Archive,
   type ArchivedMessage,
@@ -18,8 +19,6 @@ import {
   keyOf,
   parseKey,
   recipientHashes,
-  sha256Of,
-  sizeOf,
 } from './archive.ts';
 
 /** How long one request may wait for the store's answer to begin. */

@@ -7,6 +7,7 @@
 import type { SessionInfo, Step, TlsInfo } from '../../functions/sdk/wire.ts';
 import type { DeliveryReport, RecipientResult, TlsDetails } from '../outbound/mx-delivery.ts';
 import type { AttemptOutcome, NewMessage } from '../outbound/queue.ts';
+import { sizeOf } from '../pieces.ts';
 import type { GatewayObserver, ReplyStep } from '../server/observer.ts';
 import type { Decision, StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';
@@ -97,8 +98,6 @@ export class AuditObserver implements GatewayObserver {
 
   queueEnqueued(id: string, message: NewMessage): void {
     if (!this.#hub.wanted.queue) return;
-    let sizeBytes = 0;
-    for (const piece of message.body) sizeBytes += piece.length;
     this.#queue({
       type: 'queue',
       time: now(),
@@ -107,7 +106,7 @@ export class AuditObserver implements GatewayObserver {
       origin: message.origin,
       sender: message.sender,
       recipients: message.recipients.length,
-      sizeBytes,
+      sizeBytes: sizeOf(message.body),
     });
   }
 

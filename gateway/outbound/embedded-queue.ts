@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
+import { sizeOf } from '../pieces.ts';
 import { queueId, uniqueRecipients } from './new-message.ts';
 import {
   type AttemptOutcome,
@@ -263,7 +264,7 @@ export class EmbeddedQueue implements OutboundQueue {
       id,
       message.sender,
       now,
-      message.body.reduce((sum, piece) => sum + piece.length, 0),
+      sizeOf(message.body),
       hash,
       message.returnContent ?? 'headers',
       message.envelopeId ?? null,

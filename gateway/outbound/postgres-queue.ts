@@ -7,9 +7,10 @@
 //   the reason no other janitor exists.
 // - enqueue and retryNow NOTIFY mxhook_queue; every node LISTENs, so idle workers wake (onWork).
 // - Everything runs in transactions; enqueue resolves after COMMIT.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import pg, { type Client, type Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import { sha256Of } from '../pieces.ts';
 import { queueId, uniqueRecipients } from './new-message.ts';
 import {
   type AttemptOutcome,
@@ -179,9 +180,7 @@ export class PostgresQueue implements OutboundQueue {
 
   async enqueue(message: NewMessage): Promise<string> {
     if (message.recipients.length === 0) throw new Error('a queued message needs a recipient');
-    const hash = createHash('sha256');
-    for (const piece of message.body) hash.update(piece);
-    const bodyHash = hash.digest('hex');
+    const bodyHash = sha256Of(message.body);
     const body = Buffer.concat(message.body);
     const id = queueId();
     const now = Date.now();

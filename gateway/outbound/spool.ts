@@ -6,9 +6,10 @@
 // durable. The state database (not this module) says which bodies are referenced; a body is
 // removed only after the last reference is committed away, so a crash leaves at worst a stray
 // unreferenced file, which `open` sweeps. A referenced file is never deleted.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sha256Of, sizeOf } from '../pieces.ts';
 
 /** Files being written carry this prefix until renamed; a sweep at open removes those a crash left. */
 export const TEMP_PREFIX = '.tmp-';
@@ -52,19 +53,13 @@ export class Spool {
    * `release(hash)`, which the caller says once the reference is committed (or abandoned).
    */
   async store(pieces: readonly Buffer[]): Promise<string> {
-    const digest = createHash('sha256');
-    let size = 0;
-    for (const piece of pieces) {
-      digest.update(piece);
-      size += piece.length;
-    }
-    const hash = digest.digest('hex');
+    const hash = sha256Of(pieces);
     // Pinned before the first await, so a concurrent removal of the last message with these
     // bytes cannot delete the file between here and our commit.
     this.#pins.set(hash, (this.#pins.get(hash) ?? 0) + 1);
     try {
       await this.#removing.get(hash);
-      await this.#write(hash, size, pieces);
+      await this.#write(hash, sizeOf(pieces), pieces);
     } catch (error) {
       this.release(hash);
       throw error;

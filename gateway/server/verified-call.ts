@@ -3,6 +3,7 @@
 import type { SessionInfo } from '../../functions/sdk/wire.ts';
 import type { SessionChecks } from '../authentication/session-checks.ts';
 import type { HookCall, VerifiedCall } from '../handler.ts';
+import { sizeOf } from '../pieces.ts';
 
 export async function verifiedCall(checks: SessionChecks, call: HookCall): Promise<VerifiedCall> {
   if (call.step !== 'data') {
@@ -10,12 +11,11 @@ export async function verifiedCall(checks: SessionChecks, call: HookCall): Promi
     return { ...call, session: named(call.session, clientHostname), authentication };
   }
   const { authentication, clientHostname, chunks } = await checks.forMessage(call.message.chunks);
-  const sizeBytes = chunks.reduce((total, chunk) => total + chunk.length, 0);
   return {
     ...call,
     session: named(call.session, clientHostname),
     authentication,
-    message: { ...call.message, chunks, sizeBytes },
+    message: { ...call.message, chunks, sizeBytes: sizeOf(chunks) },
   };
 }
 
