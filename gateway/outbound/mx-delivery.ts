@@ -3,14 +3,15 @@
 // addresses in turn, until one takes the transaction; every recipient comes back delivered,
 // deferred or failed with the reply that decided it.
 //
-// This file walks the addresses and sets up sessions (connection, greeting, EHLO, STARTTLS);
-// smtp-transaction.ts runs the transactions over them, and session-pool.ts keeps them for reuse.
+// This file walks the addresses and sets up sessions (connection, then smtp-client.ts's greeting,
+// EHLO and STARTTLS); smtp-transaction.ts runs a transaction over one, and session-pool.ts keeps
+// them for reuse.
 //
 // Policies, as production MTAs have them:
 // - By default, STARTTLS whenever offered; the certificate is not verified first (RFC 7435:
 //   opportunistic encryption beats none) but `authorized` records whether it would have passed. A
-//   host that refuses STARTTLS with an error reply is used in clear (nodemailer's
-//   opportunisticTLS), as it would be had it not offered it; a host whose TLS handshake fails is
+//   host that refuses STARTTLS with an error reply is used in clear, as it would be had it not
+//   offered it; a host whose TLS handshake fails is
 //   never used in clear on that connection, nor reconnected to without TLS: it counts as a failed
 //   host, and the next is tried.
 // - Where the domain requires more (delivery-tls.ts: MXHOOK_DELIVERY_TLS, or an MTA-STS policy in
@@ -24,25 +25,21 @@
 //   failure, a 4xx to MAIL, 421 anywhere, a lost connection, a timeout) moves the recipients on to
 //   the next address; a 5xx to MAIL fails them all; RCPT and DATA replies decide per recipient.
 import { connect as connectTcp, type Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Logger } from 'pino';
 import type { Resolve } from '../authentication/resolve.ts';
 import { type DeliveryTlsSource, type DestinationTls, OPPORTUNISTIC } from './delivery-tls.ts';
 import { policyListsHost } from './mta-sts.ts';
 import { type MxHost, mxHosts } from './mx-hosts.ts';
 import type { RecipientRequest } from './queue.ts';
-import { QUIT_MS, type Session, SessionPool } from './session-pool.ts';
+import { type Session, SessionPool } from './session-pool.ts';
+import { SmtpClient, SmtpError } from './smtp-client.ts';
 import {
   badAddressReply,
   everyone,
-  internals,
   refusal,
   sessionFailure,
-  settles,
   type Target,
   transact,
-  transactionGroups,
   unsendableReply,
 } from './smtp-transaction.ts';
 
@@ -254,7 +251,7 @@ export class MxDelivery {
     });
   }
 
-  /** One address: a session, the checks against what it announced, then the transactions. */
+  /** One address: a session, the checks against what it announced, then the transaction. */
   async #attempt(
     target: Target,
     request: DeliveryRequest,
@@ -266,37 +263,64 @@ export class MxDelivery {
     try {
       ({ session, reused } = await this.#session(target, tls));
     } catch (error) {
-      if (!(error instanceof NoSession)) throw error;
-      const { reply } = error;
-      this.#log(target, request, tls, { reply, tls: null, reused: false });
-      return { results: [], pending: recipients, reply, tls: null };
+      return this.#noSession(error, target, request, recipients, tls);
     }
     if (tls.sts?.mode === 'testing') this.#reportTesting(target, request.domain, tls, session.tls);
-    const results: RecipientResult[] = [];
-    let pending = recipients;
-    const refused = refusal(session.connection, request, target);
-    // Every path below sets it: there is at least one recipient, so at least one transaction.
-    let reply = refused ?? '';
-    if (refused !== null) {
-      results.push(...everyone(recipients, 'failed', refused));
-      pending = [];
-    } else {
-      for (const group of transactionGroups(recipients, internals(session.connection))) {
-        const outcome = await transact(session.connection, request, group, target);
-        reply = outcome.reply;
-        // A host that failed mid-session gets no more of this delivery: the next address gets
-        // this group and those not sent yet.
-        if (outcome.results === null) {
-          session.connection.close();
-          break;
-        }
-        results.push(...outcome.results);
-        pending = pending.filter((recipient) => !group.includes(recipient));
+    let outcome = await this.#transactOn(session, target, request, recipients);
+    if (outcome.stale) {
+      // The host closed the idle session as it was taken up: nothing was said, so a new one may.
+      session.connection.close();
+      try {
+        session = await this.#open(target, session.key, tls);
+        reused = false;
+      } catch (error) {
+        this.#pool.release(session.key, null);
+        return this.#noSession(error, target, request, recipients, tls);
       }
+      outcome = await this.#transactOn(session, target, request, recipients);
     }
     this.#pool.release(session.key, session);
-    this.#log(target, request, tls, { reply, tls: session.tls, reused });
-    return { results, pending, reply, tls: session.tls };
+    this.#log(target, request, tls, { reply: outcome.reply, tls: session.tls, reused });
+    return { ...outcome, tls: session.tls };
+  }
+
+  /** The transaction, unless the host cannot have the message at all (SIZE, SMTPUTF8). */
+  async #transactOn(
+    session: Session,
+    target: Target,
+    request: DeliveryRequest,
+    recipients: readonly RecipientRequest[],
+  ): Promise<Omit<Attempt, 'tls'> & { readonly stale: boolean }> {
+    const refused = refusal(session.connection, request, target);
+    if (refused !== null) {
+      return {
+        results: everyone(recipients, 'failed', refused),
+        pending: [],
+        reply: refused,
+        stale: false,
+      };
+    }
+    const outcome = await transact(session.connection, request, recipients, target);
+    if (outcome.results !== null) {
+      return { results: outcome.results, pending: [], reply: outcome.reply, stale: false };
+    }
+    // A host that failed mid-session gets no more of this delivery: the next address gets it.
+    session.connection.close();
+    return { results: [], pending: recipients, reply: outcome.reply, stale: outcome.stale };
+  }
+
+  /** An address no session could be set up with: its recipients go on to the next. */
+  #noSession(
+    error: unknown,
+    target: Target,
+    request: DeliveryRequest,
+    recipients: readonly RecipientRequest[],
+    tls: DestinationTls,
+  ): Attempt {
+    if (!(error instanceof NoSession)) throw error;
+    const { reply } = error;
+    this.#log(target, request, tls, { reply, tls: null, reused: false });
+    return { results: [], pending: recipients, reply, tls: null };
   }
 
   /** Under an MTA-STS testing policy: what enforce would have refused, as TLSRPT names it. */
@@ -321,8 +345,8 @@ export class MxDelivery {
   }
 
   /**
-   * A session to `target`: an idle one, reset with RSET, or a new one. Rejects with NoSession
-   * when none could be set up; the slot is given back then.
+   * A session to `target`: an idle one (its transaction starts with RSET), or a new one. Rejects
+   * with NoSession when none could be set up; the slot is given back then.
    */
   async #session(
     target: Target,
@@ -330,16 +354,7 @@ export class MxDelivery {
   ): Promise<{ session: Session; reused: boolean }> {
     const key = `${target.host} ${target.address}`;
     const idle = await this.#pool.acquire(key, (session) => meets(session.tls, tls));
-    if (idle !== null) {
-      const reset = await settles<boolean>(idle.connection, (done) =>
-        idle.connection.reset(done),
-      ).then(
-        () => true,
-        () => false,
-      );
-      if (reset) return { session: idle, reused: true };
-      idle.connection.close();
-    }
+    if (idle !== null) return { session: idle, reused: true };
     try {
       return { session: await this.#open(target, key, tls), reused: false };
     } catch (error) {
@@ -357,41 +372,28 @@ export class MxDelivery {
     } catch (error) {
       throw new NoSession(sessionFailure(error, target, 'connect'));
     }
-    const connection = new SMTPConnection({
-      // Our own TCP connection, so that connecting has its own timeout; nodemailer's
-      // connectionTimeout then covers the greeting, EHLO and STARTTLS.
-      connection: socket,
-      host: target.address,
-      port,
-      name: hostname,
-      servername: target.host,
-      // requireTLS: STARTTLS or no session, whatever EHLO announced or STARTTLS answered.
-      opportunisticTLS: !required,
-      requireTLS: required,
-      tls: {
+    let connection: SmtpClient;
+    try {
+      connection = await SmtpClient.start(socket, {
+        name: hostname,
+        servername: target.host,
+        // STARTTLS or no session, whatever EHLO announced or STARTTLS answered.
+        requireTls: required,
         // At `verify`, a certificate that fails ends the handshake: not even EHLO follows.
         rejectUnauthorized: tls.level === 'verify',
-        servername: target.host,
-        ...(ca === undefined ? {} : { ca: [...ca] }),
-      },
-      connectionTimeout: SETUP_TIMEOUT_MS,
-      greetingTimeout: SETUP_TIMEOUT_MS,
-      socketTimeout: INACTIVITY_TIMEOUT_MS,
-      socketCloseTimeout: QUIT_MS,
-    });
-    // Every failure also reaches the call that was waiting; unheard, the event would throw.
-    connection.on('error', () => {});
-    try {
-      await settles(connection, (done) => connection.connect(done));
+        ...(ca === undefined ? {} : { ca }),
+        setupTimeoutMs: SETUP_TIMEOUT_MS,
+        inactivityTimeoutMs: INACTIVITY_TIMEOUT_MS,
+      });
     } catch (error) {
-      connection.close();
-      const unmet = required ? tlsRequirementFailure(error, connection, target, tls) : null;
+      if (!(error instanceof SmtpError)) throw error;
+      const unmet = required ? tlsRequirementFailure(error, target, tls) : null;
       throw new NoSession(
-        unmet ?? sessionFailure(error, target, connection.upgrading ? 'STARTTLS' : 'setup'),
+        unmet ?? sessionFailure(error, target, error.command === 'STARTTLS' ? 'STARTTLS' : 'setup'),
       );
     }
     const details = tlsOf(connection, tls.level === 'verify');
-    // Unreachable with nodemailer's requireTLS; kept so that no change there can send in clear.
+    // Unreachable with requireTls; kept so that no change there can send in clear.
     if (required && details === null) {
       connection.close();
       throw new NoSession(requirementReply(target, tls, 'did not encrypt the session'));
@@ -452,9 +454,9 @@ function connect(
   });
 }
 
-function tlsOf(connection: SMTPConnection, verified: boolean): TlsDetails | null {
-  const socket = connection._socket;
-  if (!connection.secure || !(socket instanceof TLSSocket)) return null;
+function tlsOf(connection: SmtpClient, verified: boolean): TlsDetails | null {
+  const socket = connection.tls;
+  if (socket === null) return null;
   return {
     version: socket.getProtocol() ?? 'unknown',
     cipher: socket.getCipher().name,
@@ -476,30 +478,22 @@ function meets(details: TlsDetails | null, tls: DestinationTls): boolean {
  * connection, a 421 greeting), which keep their own replies.
  */
 function tlsRequirementFailure(
-  error: unknown,
-  connection: SMTPConnection,
+  error: SmtpError,
   target: Target,
   tls: DestinationTls,
 ): string | null {
-  const { code, command, response } = error as {
-    code?: string;
-    command?: string;
-    response?: string;
-  };
-  const socket = connection._socket;
-  // Node sets authorizationError before it ends a handshake over the certificate.
-  const certificate = socket instanceof TLSSocket ? socket.authorizationError : undefined;
-  if (certificate !== undefined && certificate !== null) {
-    return requirementReply(target, tls, `certificate not valid (${String(certificate)})`);
+  if (error.certificateError !== undefined) {
+    return requirementReply(target, tls, `certificate not valid (${error.certificateError})`);
   }
-  if (code !== 'ETLS') return null;
-  if (command === 'STARTTLS' && typeof response === 'string') {
-    return requirementReply(target, tls, `no STARTTLS (${response.replace(/\s+/g, ' ').trim()})`);
+  if (error.code !== 'ETLS') return null;
+  // Refused, or not offered at all.
+  if (error.response !== undefined || error.cause === undefined) {
+    return requirementReply(target, tls, `no STARTTLS (${error.response ?? 'not offered'})`);
   }
   return requirementReply(
     target,
     tls,
-    `TLS handshake failed (${(error as Error).message.replace(/\s+/g, ' ')})`,
+    `TLS handshake failed (${error.message.replace(/\s+/g, ' ')})`,
   );
 }
 

@@ -3,8 +3,8 @@
 // address gets more than perDestinationConcurrency of our connections at once. A session is reused
 // only for a delivery whose TLS requirement it meets (`fits`): a session in clear or with an
 // unverified certificate never carries mail for a domain that requires verified TLS.
-import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { TlsDetails } from './mx-delivery.ts';
+import type { SmtpClient } from './smtp-client.ts';
 
 /** How long a connection waits for the next group to the same address before it is closed. */
 const IDLE_MS = 5_000;
@@ -14,7 +14,7 @@ export const QUIT_MS = 1_000;
 /** An SMTP session past EHLO (and STARTTLS, when offered), ready for a transaction. */
 export interface Session {
   readonly key: string;
-  readonly connection: SMTPConnection;
+  readonly connection: SmtpClient;
   readonly tls: TlsDetails | null;
   idleTimer?: NodeJS.Timeout;
 }
@@ -65,7 +65,7 @@ export class SessionPool {
     const unfit = destination.idle.shift();
     if (unfit !== undefined) {
       clearTimeout(unfit.idleTimer);
-      void quit(unfit.connection);
+      void unfit.connection.quit(QUIT_MS);
       return Promise.resolve(null);
     }
     const queue = destination.waiters;
@@ -82,7 +82,7 @@ export class SessionPool {
     if (waiter !== undefined) {
       // A session the waiter cannot use is closed; the waiter gets its slot to open its own.
       const handed = usable && waiter.fits(session) ? session : null;
-      if (usable && handed === null) void quit(session.connection);
+      if (usable && handed === null) void session.connection.quit(QUIT_MS);
       waiter.resolve(handed);
     } else if (usable) {
       session.idleTimer = setTimeout(() => this.#expire(key, session), IDLE_MS).unref();
@@ -99,7 +99,7 @@ export class SessionPool {
       for (const waiter of destination.waiters.splice(0)) waiter.resolve(null);
     }
     for (const session of idle) clearTimeout(session.idleTimer);
-    await Promise.all(idle.map((session) => quit(session.connection)));
+    await Promise.all(idle.map((session) => session.connection.quit(QUIT_MS)));
   }
 
   #expire(key: string, session: Session): void {
@@ -107,7 +107,7 @@ export class SessionPool {
     const index = destination?.idle.indexOf(session) ?? -1;
     if (index < 0) return;
     destination?.idle.splice(index, 1);
-    void quit(session.connection);
+    void session.connection.quit(QUIT_MS);
     this.#forget(key);
   }
 
@@ -117,17 +117,4 @@ export class SessionPool {
     destination.open--;
     if (destination.open === 0) this.#destinations.delete(key);
   }
-}
-
-/** QUIT, then the connection's end; cut after QUIT_MS. */
-function quit(connection: SMTPConnection): Promise<void> {
-  if (connection.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => connection.close(), QUIT_MS);
-    connection.once('end', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    connection.quit();
-  });
 }

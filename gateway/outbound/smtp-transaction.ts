@@ -1,31 +1,18 @@
 // One SMTP transaction over an open session, and what each recipient made of it: kept apart from
-// the MX walk (mx-delivery.ts) because this is where nodemailer's client needs working around.
-//
-// SMTP itself is nodemailer's client (EHLO, STARTTLS, PIPELINING, SIZE, 8BITMIME, SMTPUTF8 and
-// DSN parameters, dot-stuffing). Where it falls short of an MTA's needs, this file works around it:
-// - its DSN parameters are per envelope, not per recipient, so recipients whose NOTIFY or ORCPT
-//   differ go in separate transactions over the same connection (only when the host offers DSN);
-// - it does not say what the host announced before a transaction, nor which recipients a failed
-//   DATA left accepted: both are read from its private fields (`internals` below; the version is
-//   pinned exactly, and the integration tests fail if those fields change);
-// - it sends SMTPUTF8 only when an envelope address is not ASCII, not for a message whose headers
-//   alone need it; it has no CHUNKING (BDAT), so messages go with DATA.
+// the MX walk (mx-delivery.ts), which decides what a session failure means for the next address.
 //
 // Policies, as production MTAs have them:
 // - An 8-bit message goes to a host without 8BITMIME anyway (as Postfix does): converting it would
 //   break its DKIM signatures, and nearly every host takes 8-bit data regardless. A message that
-//   needs SMTPUTF8 fails at a host without it (5.6.7, RFC 6531 §3.5), as does a message over the
-//   host's announced SIZE (5.3.4): retrying would not change either answer.
-import { Readable } from 'node:stream';
-import type SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type {
-  SMTPConnectionEnvelope,
-  SMTPConnectionSendInfo,
-  SMTPEnvelope,
-} from 'nodemailer/lib/smtp-connection';
-import { decodeXtext } from '../smtp/xtext.ts';
+//   needs SMTPUTF8 (so flagged, or with an address that is not ASCII) fails at a host without it
+//   (5.6.7, RFC 6531 §3.5), as does a message over the host's announced SIZE (5.3.4): retrying
+//   would not change either answer.
+// - DSN parameters (RFC 3461) go only to a host that offers DSN, each recipient with its own
+//   NOTIFY and ORCPT.
 import type { DeliveryRequest, RecipientResult } from './mx-delivery.ts';
 import type { RecipientRequest } from './queue.ts';
+import { type SmtpClient, SmtpError } from './smtp-client.ts';
+import { isSendableAddress, mailCommand, type Reply, rcptCommand, replyText } from './smtp-wire.ts';
 
 /** Where a session goes: the MX host's name (for SNI and the certificate) and one address of it. */
 export interface Target {
@@ -33,214 +20,123 @@ export interface Target {
   readonly address: string;
 }
 
-/** A nodemailer error: what it carries besides the message. */
-type SmtpError = Error & {
-  readonly code?: string;
-  readonly response?: string;
-  readonly responseCode?: number;
-  readonly command?: string;
-  readonly recipient?: string;
-};
+export interface TransactionOutcome {
+  /** Null when the session failed before the recipients were answered: for the next address. */
+  readonly results: readonly RecipientResult[] | null;
+  readonly reply: string;
+  /**
+   * The session, reused from the pool, was found closed as the transaction began (its RSET got
+   * no reply): nothing of this transaction reached the host, and a new session may take it.
+   */
+  readonly stale: boolean;
+}
 
-/** One transaction; `results` null when the session failed before the recipients were answered. */
+/** One transaction for every recipient. */
 export async function transact(
-  connection: SMTPConnection,
+  client: SmtpClient,
   request: DeliveryRequest,
-  group: readonly RecipientRequest[],
+  recipients: readonly RecipientRequest[],
   target: Target,
-): Promise<{ readonly results: readonly RecipientResult[] | null; readonly reply: string }> {
-  const first = group[0];
-  const envelope: SMTPEnvelope = {
-    from: request.sender,
-    to: group.map((recipient) => recipient.address),
-    size: request.sizeBytes,
-    use8BitMime: request.eightBit === true || request.smtputf8 === true,
-    dsn: {
-      ret: request.returnContent === undefined ? null : DSN_RET[request.returnContent],
-      envid: request.envelopeId === undefined ? null : fromXtext(request.envelopeId),
-      // Sent only where DSN is offered, and there every recipient of the group has the same
-      // two (`transactionGroups`).
-      notify: first?.notify?.map((value) => value.toUpperCase()) ?? null,
-      orcpt: first?.originalRecipient === undefined ? null : fromXtext(first.originalRecipient),
-    },
-  };
-  let info: SMTPConnectionSendInfo;
-  try {
-    info = await settles<SMTPConnectionSendInfo>(connection, (done) =>
-      connection.send(envelope, Readable.from(request.body), done),
-    );
-  } catch (caught) {
-    const failed = failedTransaction(connection, caught as SmtpError, group, target);
-    // Every recipient refused leaves the server's transaction open (its MAIL was accepted), and
-    // nodemailer does not end it: without RSET the next group's MAIL on this session is a nested
-    // MAIL (503), which would fail recipients that were only to be deferred. A session that cannot
-    // be reset fails the next group's transaction, which moves it to the next address.
-    if (failed.results !== null && (caught as SmtpError).command === 'RCPT TO') {
-      await settles<boolean>(connection, (done) => connection.reset(done)).catch(() => false);
-    }
-    return failed;
-  }
-  const reply = oneLine(info.response);
-  const rejected = repliesOf(info.rejectedErrors ?? []);
-  const results = group.map(({ address }) => {
-    const own = rejected.get(address);
-    return own === undefined
-      ? { address, kind: 'delivered' as const, reply }
-      : answer(address, own);
+): Promise<TransactionOutcome> {
+  const { keywords } = client.extensions;
+  const dsn = keywords.has('DSN');
+  const mail = mailCommand(request.sender, {
+    ...(keywords.has('SIZE') ? { size: request.sizeBytes } : {}),
+    eightBit: keywords.has('8BITMIME') && (request.eightBit === true || needsSmtputf8(request)),
+    smtputf8: keywords.has('SMTPUTF8') && needsSmtputf8(request),
+    ...(dsn && request.returnContent !== undefined ? { ret: DSN_RET[request.returnContent] } : {}),
+    ...(dsn && request.envelopeId !== undefined ? { envid: request.envelopeId } : {}),
   });
-  return { results, reply };
+  const commands = recipients.map((recipient) =>
+    rcptCommand(recipient.address, {
+      ...(dsn && recipient.notify !== undefined ? { notify: recipient.notify } : {}),
+      ...(dsn && recipient.originalRecipient !== undefined
+        ? { orcpt: recipient.originalRecipient }
+        : {}),
+    }),
+  );
+  let replies: Awaited<ReturnType<SmtpClient['send']>>;
+  try {
+    replies = await client.send({ mail, recipients: commands, body: request.body });
+  } catch (error) {
+    if (!(error instanceof SmtpError)) throw error;
+    return {
+      results: null,
+      reply: sessionFailure(error, target, 'transaction'),
+      stale: error.command === 'RSET' && error.code === 'ECONNECTION',
+    };
+  }
+  const { mail: mailReply, recipients: rcptReplies, data } = replies;
+  if (mailReply.code >= 300) {
+    const reply = replyText(mailReply);
+    // A 4xx to MAIL is about this host now (overloaded, greylisting us): the next one may take it.
+    if (mailReply.code < 500) return { results: null, reply, stale: false };
+    return { results: everyone(recipients, 'failed', reply), reply, stale: false };
+  }
+  // Each recipient refused keeps its own reply; those accepted share the reply to the message.
+  const dataReply = data === null ? null : replyText(data);
+  const results = recipients.map(({ address }, index) => {
+    // Every RCPT has its reply once MAIL was taken (a 421 on the way ends the session instead).
+    const own = rcptReplies[index] as Reply;
+    return answer(address, own.code >= 300 || dataReply === null ? replyText(own) : dataReply);
+  });
+  const last = rcptReplies.at(-1);
+  const reply = dataReply ?? (last === undefined ? replyText(mailReply) : replyText(last));
+  return { results, reply, stale: false };
 }
 
 const DSN_RET = { full: 'FULL', headers: 'HDRS' } as const;
 
-/** A transaction that went wrong: which recipients it answered, if any. */
-function failedTransaction(
-  connection: SMTPConnection,
-  error: SmtpError,
-  group: readonly RecipientRequest[],
-  target: Target,
-): { readonly results: readonly RecipientResult[] | null; readonly reply: string } {
-  const code = error.responseCode ?? 0;
-  const answered = error.response !== undefined && code >= 400 && code < 600 && code !== 421;
-  if (!answered) return { results: null, reply: sessionFailure(error, target, 'transaction') };
-  const reply = oneLine(error.response as string);
-  if (error.command === 'MAIL FROM') {
-    // A 4xx to MAIL is about this host now (overloaded, greylisting us): the next one may take it.
-    if (code < 500) return { results: null, reply };
-    return { results: everyone(group, 'failed', reply), reply };
-  }
-  // RCPT TO (every recipient refused) or DATA: the recipients refused keep their own replies,
-  // those accepted share the reply that ended the transaction.
-  const envelope = internals(connection)._envelope;
-  const rejected = repliesOf(envelope === false ? [] : envelope.rejectedErrors);
-  return {
-    results: group.map(({ address }) => answer(address, rejected.get(address) ?? reply)),
-    reply,
-  };
+/** Whether the message needs SMTPUTF8: flagged so, or an envelope address is not ASCII. */
+function needsSmtputf8(request: DeliveryRequest): boolean {
+  return (
+    request.smtputf8 === true ||
+    !isAscii(request.sender) ||
+    request.recipients.some(({ address }) => !isAscii(address))
+  );
 }
 
-/**
- * What nodemailer's client knows but keeps to itself (pinned at 10.6.1): the extensions it parsed
- * from the EHLO reply it acted on (the one after STARTTLS, or the one in clear), the SIZE limit
- * (0: none), and the current envelope with each recipient's answer.
- */
-interface ConnectionInternals {
-  readonly _supportedExtensions: readonly string[];
-  readonly _maxAllowedSize: number;
-  readonly _envelope: SMTPConnectionEnvelope | false;
-}
-
-export function internals(connection: SMTPConnection): ConnectionInternals {
-  return connection as unknown as ConnectionInternals;
+function isAscii(text: string): boolean {
+  return !/[^\x00-\x7f]/.test(text);
 }
 
 /** Why the host cannot have this message at all, or null. */
 export function refusal(
-  connection: SMTPConnection,
+  client: SmtpClient,
   request: DeliveryRequest,
   target: Target,
 ): string | null {
-  const { _supportedExtensions: extensions, _maxAllowedSize: limit } = internals(connection);
+  const { keywords, sizeLimit } = client.extensions;
   const where = `${target.host}[${target.address}]`;
-  if (limit > 0 && request.sizeBytes > limit) {
-    return `552 5.3.4 Message of ${request.sizeBytes} bytes exceeds the fixed maximum message size of ${limit} bytes of ${where}`;
+  if (sizeLimit > 0 && request.sizeBytes > sizeLimit) {
+    return `552 5.3.4 Message of ${request.sizeBytes} bytes exceeds the fixed maximum message size of ${sizeLimit} bytes of ${where}`;
   }
-  if (request.smtputf8 === true && !extensions.includes('SMTPUTF8')) {
+  if (needsSmtputf8(request) && !keywords.has('SMTPUTF8')) {
     return `550 5.6.7 SMTPUTF8 is required, but was not offered by ${where}`;
   }
   return null;
 }
 
-/** Why the message cannot be sent anywhere, or null: nodemailer refuses such an envelope. */
+/** Why the message cannot be sent anywhere, or null: its sender cannot go on a MAIL line. */
 export function unsendableReply(request: DeliveryRequest): string | null {
-  return /[\r\n<>]/.test(request.sender) ? '553 5.1.7 The sender address is malformed' : null;
+  return isSendableAddress(request.sender) ? null : '553 5.1.7 The sender address is malformed';
 }
 
 export function badAddressReply(address: string): string | null {
-  return address === '' || /[\r\n<>]/.test(address)
+  return address === '' || !isSendableAddress(address)
     ? `553 5.1.3 The recipient address ${JSON.stringify(address)} is malformed`
     : null;
 }
 
-/**
- * The transactions for `recipients`: one, unless the host offers DSN and their NOTIFY or ORCPT
- * differ, as nodemailer gives every recipient of a transaction the same DSN parameters.
- */
-export function transactionGroups(
-  recipients: readonly RecipientRequest[],
-  { _supportedExtensions: extensions }: ConnectionInternals,
-): RecipientRequest[][] {
-  if (!extensions.includes('DSN')) return [[...recipients]];
-  const groups = new Map<string, RecipientRequest[]>();
-  for (const recipient of recipients) {
-    const key = `${recipient.notify?.join(',') ?? ''}\n${recipient.originalRecipient ?? ''}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [recipient]);
-    else group.push(recipient);
-  }
-  return [...groups.values()];
-}
-
-/**
- * Runs one nodemailer call to its callback. Some failures never reach the callback (a connection
- * lost while RSET or the greeting waits), so the connection's end settles it too, after a turn:
- * where both come, the callback's error says more.
- */
-export function settles<T = void>(
-  connection: SMTPConnection,
-  start: (done: (error?: Error | null, value?: T) => void) => void,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const finish = (error?: Error | null, value?: T) => {
-      connection.removeListener('error', onError);
-      connection.removeListener('end', onEnd);
-      if (error) reject(error);
-      else resolve(value as T);
-    };
-    const onError = (error: Error) => setImmediate(finish, error);
-    const onEnd = () => onError(new Error('Connection closed unexpectedly'));
-    connection.once('error', onError);
-    connection.once('end', onEnd);
-    start(finish);
-  });
-}
-
 /** A failure that ends the session as a 4xx reply: the host's own when it gave one. */
 export function sessionFailure(error: unknown, target: Target, phase: string): string {
-  const { code, response, message } = error as SmtpError;
-  const remote = typeof response === 'string' ? oneLine(response) : null;
-  if (remote?.startsWith('4')) return remote;
+  const { code, response, message } = error as Partial<SmtpError> & Error;
+  if (response?.startsWith('4')) return response;
   const status =
     phase === 'STARTTLS' || code === 'ETLS' ? '4.7.5' : phase === 'connect' ? '4.4.1' : '4.4.2';
   // One line: OpenSSL's messages span several.
-  const detail = (remote ?? message).replace(/\s+/g, ' ').trim();
+  const detail = (response ?? message).replace(/\s+/g, ' ').trim();
   return `451 ${status} ${target.host}[${target.address}] ${phase}: ${detail}`;
-}
-
-/**
- * A multi-line reply as one line: the first line's code (and enhanced code), then every line's
- * text (`550-5.1.1 No such\n550 5.1.1 user` → `550 5.1.1 No such user`).
- */
-function oneLine(reply: string): string {
-  return reply
-    .split(/\r?\n/)
-    .map((line, index) =>
-      index === 0
-        ? line.replace(/^(\d{3})-/, '$1 ')
-        : line.replace(/^\d{3}[ -](\d\.\d{1,3}\.\d{1,3} )?/, ''),
-    )
-    .join(' ')
-    .trim();
-}
-
-function repliesOf(errors: readonly SmtpError[]): Map<string, string> {
-  return new Map(
-    errors.flatMap((error) =>
-      error.recipient === undefined || error.response === undefined
-        ? []
-        : [[error.recipient, oneLine(error.response)] as const],
-    ),
-  );
 }
 
 /** A recipient's result from a reply to it: 4xx defers, 5xx fails. */
@@ -255,9 +151,4 @@ export function everyone(
   reply: string,
 ): RecipientResult[] {
   return recipients.map(({ address }) => ({ address, kind, reply }));
-}
-
-/** The queue keeps ENVID and ORCPT as xtext; nodemailer encodes what it is given. */
-function fromXtext(value: string): string {
-  return decodeXtext(value) ?? value;
 }

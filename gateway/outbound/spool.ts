@@ -7,7 +7,8 @@
 // removed only after the last reference is committed away, so a crash leaves at worst a stray
 // unreferenced file, which `open` sweeps. A referenced file is never deleted.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile as readFileCallback } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256Of, sizeOf } from '../pieces.ts';
 
@@ -102,8 +103,17 @@ export class Spool {
     await Promise.all(this.#removing.values());
   }
 
-  async read(hash: string): Promise<readonly Buffer[]> {
-    return [await readFile(join(this.#dir, hash))];
+  /**
+   * With the callback `readFile`: the promise one reads in steps of its own, and cost about five
+   * times the CPU for a 1 KiB body (2,000 reads 20 at a time: 210–280 ms against 45–145 ms).
+   */
+  read(hash: string): Promise<readonly Buffer[]> {
+    return new Promise((resolve, reject) => {
+      readFileCallback(join(this.#dir, hash), (error, body) => {
+        if (error === null) resolve([body]);
+        else reject(error);
+      });
+    });
   }
 
   /** Whether a file can be created in the directory now (for /readyz). */

@@ -1,24 +1,23 @@
 // The session pool's choice of idle sessions by TLS requirement (`fits`), under its per-destination
 // limit, over stand-in connections: the pool only reads `destroyed` and calls close and quit.
-import { EventEmitter } from 'node:events';
-import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { describe, expect, it } from 'vitest';
 import { type Session, SessionPool } from '../../../../gateway/outbound/session-pool.ts';
+import type { SmtpClient } from '../../../../gateway/outbound/smtp-client.ts';
 
 /** A connection that records whether it was closed; QUIT ends it at once. */
-class StandIn extends EventEmitter {
+class StandIn {
   destroyed = false;
-  quit(): void {
+  quit(): Promise<void> {
     this.destroyed = true;
-    this.emit('end');
+    return Promise.resolve();
   }
   close(): void {
     this.destroyed = true;
   }
 }
 
-function session(verified: boolean): Session & { readonly connection: SMTPConnection } {
-  const connection = new StandIn() as unknown as SMTPConnection;
+function session(verified: boolean): Session {
+  const connection = new StandIn() as unknown as SmtpClient;
   return {
     key: 'mx.test 192.0.2.1',
     connection,

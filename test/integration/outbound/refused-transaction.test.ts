@@ -1,7 +1,7 @@
-// Several transactions over one session: a host that offers DSN gets recipients whose NOTIFY
-// differs in separate transactions, and a first transaction whose every recipient was refused must
-// not spoil the next (its MAIL would be a nested MAIL, 503, failing recipients that were only to
-// be deferred, or that the host takes).
+// A transaction whose every recipient was refused leaves the server's transaction open (its MAIL
+// was accepted): the session must be reset before it carries the next message, or that message's
+// MAIL is a nested MAIL (503), failing recipients that were only to be deferred, or that the host
+// takes. Against a real receiving MTA (smtp-server) reached through a real DNS server.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DnsLookups } from '../../../gateway/net/dns-lookups.ts';
 import { MxDelivery } from '../../../gateway/outbound/mx-delivery.ts';
@@ -27,27 +27,31 @@ afterEach(async () => {
   await closeAllReceivingMtas();
 });
 
-/** alice's message to ann (no NOTIFY) and ben (NOTIFY=FAILURE): two transactions, one session. */
-async function deliverToBoth(script: MtaScript) {
+/** alice's message to ann, then another to ben: two deliveries, one session. */
+async function deliverOneAfterTheOther(script: MtaScript) {
   const port = await freePort(['127.0.0.2']);
   const mta = await startReceivingMta('127.0.0.2', port, script);
   const lookups = new DnsLookups({ servers: [dns.server], timeoutMs: 1_000 });
   const delivery = new MxDelivery({ resolve: lookups.resolve, hostname: 'mx.test', port });
   deliveries.push(delivery);
-  const body = Buffer.from('From: alice@sender.test\r\nSubject: two groups\r\n\r\nHello.\r\n');
-  const report = await delivery.deliver({
-    domain: 'dest.test',
-    sender: 'alice@sender.test',
-    recipients: [{ address: 'ann@dest.test' }, { address: 'ben@dest.test', notify: ['failure'] }],
-    body: [body],
-    sizeBytes: body.length,
-  });
-  return { mta, results: report.results };
+  const body = Buffer.from('From: alice@sender.test\r\nSubject: two messages\r\n\r\nHello.\r\n');
+  const results = [];
+  for (const address of ['ann@dest.test', 'ben@dest.test']) {
+    const report = await delivery.deliver({
+      domain: 'dest.test',
+      sender: 'alice@sender.test',
+      recipients: [{ address }],
+      body: [body],
+      sizeBytes: body.length,
+    });
+    results.push(...report.results);
+  }
+  return { mta, results };
 }
 
-describe('transactions after one whose recipients were all refused', () => {
-  it('defers the next group with its own reply, not a 503 nested MAIL', async () => {
-    const { mta, results } = await deliverToBoth({
+describe('the message after one whose recipients were all refused', () => {
+  it('is deferred with its own reply, not a 503 nested MAIL', async () => {
+    const { mta, results } = await deliverOneAfterTheOther({
       rcpt: { 'ann@dest.test': [GREYLISTED], 'ben@dest.test': [GREYLISTED] },
     });
     expect(results).toEqual([
@@ -57,8 +61,10 @@ describe('transactions after one whose recipients were all refused', () => {
     expect(mta.connections).toBe(1);
   });
 
-  it('delivers the next group the host takes, over the same session', async () => {
-    const { mta, results } = await deliverToBoth({ rcpt: { 'ann@dest.test': [GREYLISTED] } });
+  it('is delivered when the host takes it, over the same session', async () => {
+    const { mta, results } = await deliverOneAfterTheOther({
+      rcpt: { 'ann@dest.test': [GREYLISTED] },
+    });
     expect(results.map((r) => [r.address, r.kind])).toEqual([
       ['ann@dest.test', 'deferred'],
       ['ben@dest.test', 'delivered'],
