@@ -412,9 +412,10 @@ export const VARIABLES = [
     name: 'MXHOOK_DELIVERY_CONCURRENCY',
     field: 'deliveryConcurrency',
     placeholder: '<count>',
-    default: '20',
+    default: '100',
     kind: wholeNumber('deliveries'),
-    meaning: 'Deliveries (SMTP transactions to other servers) in progress at once, in all.',
+    meaning:
+      "Deliveries (SMTP transactions to other servers) in progress at once, in all (Postfix's and Haraka's default too); each holds its message in memory.",
   }),
   setting({
     name: 'MXHOOK_RETRY_MIN',

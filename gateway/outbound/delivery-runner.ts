@@ -3,6 +3,13 @@
 // outcome: delivered, retried later with capped backoff, or returned to its sender (RFC 3464).
 // Up to `concurrency` groups are in delivery at once; idle, the runner polls once a second and
 // wakes at once when the queue says new work arrived.
+//
+// A claim takes more recipients than there are free workers, so that a message's recipients at
+// one domain make one group (one transaction); the groups no worker is free for wait in a backlog
+// and start as workers finish, before anything more is claimed. Leases of groups that waited a
+// third of the lease (slow deliveries ahead of them) are given back rather than started, so a
+// lease never runs out under a delivery and hands its recipients to a second worker; so are those
+// still waiting when the runner stops.
 import type { Logger } from 'pino';
 import type { GatewayObserver } from '../server/observer.ts';
 import { type NoticeEvent, noticeFor } from './bounce-policy.ts';
@@ -60,16 +67,21 @@ const DEFAULT_POLL_MS = 1_000;
 interface Group {
   readonly messageId: string;
   readonly domain: string;
-  readonly addresses: string[];
+  readonly claims: Claim[];
+  /** When it was claimed (the runner's clock). */
+  readonly claimedAt: number;
 }
 
 export class DeliveryRunner {
   readonly #options: DeliveryRunnerOptions;
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Claimed, not started: waiting for a free worker. */
+  #backlog: Group[] = [];
   #timer: NodeJS.Timeout | null = null;
   #stopping = false;
-  #polling = false;
+  /** The claim under way, if any. */
+  #claiming: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
 
   constructor(options: DeliveryRunnerOptions) {
@@ -91,6 +103,8 @@ export class DeliveryRunner {
     this.#stopping = true;
     this.#unsubscribe?.();
     if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#claiming;
+    await this.#release(this.#backlog.splice(0));
     await settleWithin(this.#inFlight, graceMs);
   }
 
@@ -107,21 +121,32 @@ export class DeliveryRunner {
   }
 
   #poll(): void {
-    if (this.#stopping || this.#polling) return;
-    const free = this.#options.concurrency - this.#inFlight.size;
-    if (free <= 0) return; // a finishing group polls again
-    this.#polling = true;
-    void this.#claimAndDeliver(free).finally(() => {
-      this.#polling = false;
+    if (this.#stopping || this.#claiming !== null) return;
+    void this.#startWaiting();
+    const free = this.#free();
+    // A finishing group polls again; a backlog is started before anything more is claimed.
+    if (free <= 0 || this.#backlog.length > 0) return;
+    this.#claiming = this.#claim().finally(() => {
+      this.#claiming = null;
     });
   }
 
-  async #claimAndDeliver(free: number): Promise<void> {
+  #free(): number {
+    return this.#options.concurrency - this.#inFlight.size;
+  }
+
+  async #claim(): Promise<void> {
     const { queue, owner, log } = this.#options;
     let claims: readonly Claim[];
     try {
-      // Several recipients make one group: claim more than there are free workers.
-      claims = await queue.claim(owner, free * 10, this.#now(), this.#leaseMs());
+      // Several recipients make one group, and a claim costs about the same for one recipient or
+      // two hundred: enough for every worker's next ten groups.
+      claims = await queue.claim(
+        owner,
+        this.#options.concurrency * 10,
+        this.#now(),
+        this.#leaseMs(),
+      );
     } catch (error) {
       log.error({ err: error }, 'queue claim failed');
       this.#schedule(this.#pollMs());
@@ -131,17 +156,50 @@ export class DeliveryRunner {
       this.#schedule(this.#pollMs());
       return;
     }
-    for (const group of groupsOf(claims)) {
-      const work = this.#deliverGroup(group).catch((error: unknown) =>
-        log.error({ err: error, messageId: group.messageId }, 'delivery failed unexpectedly'),
-      );
-      this.#inFlight.add(work);
-      void work.finally(() => {
-        this.#inFlight.delete(work);
-        this.#poll();
-      });
-    }
+    this.#backlog.push(...groupsOf(claims, this.#now()));
+    // Stopping meanwhile: stop gives the backlog back once this claim is done.
+    if (this.#stopping) return;
+    await this.#startWaiting();
     this.#schedule(0);
+  }
+
+  /** Starts waiting groups while workers are free; gives back those that waited too long. */
+  async #startWaiting(): Promise<void> {
+    const stale: Group[] = [];
+    const oldest = this.#now() - this.#leaseMs() / 3;
+    while (!this.#stopping && this.#free() > 0 && this.#backlog.length > 0) {
+      const group = this.#backlog.shift() as Group;
+      if (group.claimedAt < oldest) stale.push(group);
+      else this.#start(group);
+    }
+    await this.#release(stale);
+  }
+
+  #start(group: Group): void {
+    const work = this.#deliverGroup(group).catch((error: unknown) =>
+      this.#options.log.error(
+        { err: error, messageId: group.messageId },
+        'delivery failed unexpectedly',
+      ),
+    );
+    this.#inFlight.add(work);
+    void work.finally(() => {
+      this.#inFlight.delete(work);
+      this.#poll();
+    });
+  }
+
+  /** Gives the groups' leases back to the queue; a failure leaves them to run out. */
+  async #release(groups: readonly Group[]): Promise<void> {
+    if (groups.length === 0) return;
+    try {
+      await this.#options.queue.release(
+        this.#options.owner,
+        groups.flatMap((group) => group.claims),
+      );
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'queue release failed: the leases will run out');
+    }
   }
 
   async #deliverGroup(group: Group): Promise<void> {
@@ -149,7 +207,8 @@ export class DeliveryRunner {
     const message = await queue.message(group.messageId);
     if (message === null) return; // removed meanwhile (mxhook queue delete)
     const body = await queue.body(group.messageId);
-    const recipients = message.recipients.filter((r) => group.addresses.includes(r.address));
+    const addresses = new Set(group.claims.map((claim) => claim.address));
+    const recipients = message.recipients.filter((r) => addresses.has(r.address));
     const report = await this.#options.deliver({
       domain: group.domain,
       sender: message.sender,
@@ -285,15 +344,15 @@ function noticeEventOf(outcome: AttemptOutcome): NoticeEvent | null {
 }
 
 /** Claims grouped by message and recipient domain: one SMTP transaction each. */
-function groupsOf(claims: readonly Claim[]): Group[] {
+function groupsOf(claims: readonly Claim[], claimedAt: number): Group[] {
   const groups = new Map<string, Group>();
   for (const claim of claims) {
     const domain = claim.address.slice(claim.address.lastIndexOf('@') + 1).toLowerCase();
     const key = `${claim.messageId} ${domain}`;
     const group = groups.get(key);
     if (group === undefined) {
-      groups.set(key, { messageId: claim.messageId, domain, addresses: [claim.address] });
-    } else group.addresses.push(claim.address);
+      groups.set(key, { messageId: claim.messageId, domain, claims: [claim], claimedAt });
+    } else group.claims.push(claim);
   }
   return [...groups.values()];
 }

@@ -333,6 +333,20 @@ export class EmbeddedQueue implements OutboundQueue {
       }));
   }
 
+  async release(owner: string, claims: readonly Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    const release = this.#statement(
+      `UPDATE recipients SET state = 'queued', owner = NULL, lease_until = NULL
+       WHERE message_id = ? AND address = ? AND owner = ? AND state = 'delivering'`,
+    );
+    // A lease, like claim's: nothing depends on its fsync.
+    this.#withoutFsync(() =>
+      this.#transaction(() => {
+        for (const { messageId, address } of claims) release.run(messageId, address, owner);
+      }),
+    );
+  }
+
   async body(messageId: string): Promise<readonly Buffer[]> {
     const row = this.#statement('SELECT body_hash FROM messages WHERE id = ?').get(messageId) as
       | { readonly body_hash: string }

@@ -59,6 +59,10 @@ export class ObservedQueue implements OutboundQueue {
     return this.#queue.claim(owner, limit, now, leaseMs);
   }
 
+  release(owner: string, claims: readonly Claim[]): Promise<void> {
+    return this.#queue.release(owner, claims);
+  }
+
   body(messageId: string): Promise<readonly Buffer[]> {
     return this.#queue.body(messageId);
   }

@@ -319,6 +319,17 @@ export class PostgresQueue implements OutboundQueue {
       }));
   }
 
+  async release(owner: string, claims: readonly Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    await this.#pool.query(
+      `UPDATE mxhook.recipients r SET state = 'queued', owner = NULL, lease_until = NULL
+       FROM unnest($2::text[], $3::text[]) AS given (message_id, address)
+       WHERE r.message_id = given.message_id AND r.address = given.address
+         AND r.owner = $1 AND r.state = 'delivering'`,
+      [owner, claims.map((claim) => claim.messageId), claims.map((claim) => claim.address)],
+    );
+  }
+
   async body(messageId: string): Promise<readonly Buffer[]> {
     const { rows } = await this.#pool.query<{ body: Buffer }>(
       `SELECT b.body FROM mxhook.messages m JOIN mxhook.bodies b ON b.hash = m.body_hash

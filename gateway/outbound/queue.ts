@@ -131,6 +131,11 @@ export interface OutboundQueue {
    * or delivering with a lease that ran out) to `owner` for `leaseMs`, oldest first.
    */
   claim(owner: string, limit: number, now: number, leaseMs: number): Promise<readonly Claim[]>;
+  /**
+   * Gives back leases `owner` holds on recipients it never attempted (a runner that stops, or
+   * whose claims waited too long for a free worker): due again at once, no attempt counted.
+   */
+  release(owner: string, claims: readonly Claim[]): Promise<void>;
   /** The message's body, in pieces, for a claimed recipient's delivery. */
   body(messageId: string): Promise<readonly Buffer[]>;
   message(messageId: string): Promise<MessageRecord | null>;

@@ -187,6 +187,23 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       expect(new Set(all).size).toBe(200);
     });
 
+    it('releases only the owner’s own leases, due at once with no attempt counted', async () => {
+      const queue = await open();
+      const id = await queue.enqueue(message(['a@x.test', 'b@x.test']));
+      const now = Date.now();
+      const claims = await queue.claim('w1', 10, now, LEASE_MS);
+      await queue.release('w2', claims);
+      expect(await queue.claim('w3', 10, now, LEASE_MS)).toEqual([]);
+      await queue.release('w1', claims.slice(0, 1));
+      expect(await queue.claim('w3', 10, now, LEASE_MS)).toEqual([
+        { messageId: id, address: 'a@x.test', attempts: 0, leaseUntil: now + LEASE_MS },
+      ]);
+      expect((await queue.message(id))!.recipients.map((r) => [r.state, r.attempts])).toEqual([
+        ['delivering', 0],
+        ['delivering', 0],
+      ]);
+    });
+
     it('makes a recipient whose lease ran out claimable by another owner', async () => {
       const queue = await open();
       const id = await queue.enqueue(message(['a@x.test']));

@@ -77,7 +77,7 @@ describe('loadConfig defaults', () => {
       dnsTimeoutMs: 5_000,
       queue: null,
       relayNetworks: null,
-      deliveryConcurrency: 20,
+      deliveryConcurrency: 100,
       retryMinMs: 300_000,
       retryMaxMs: 4_000_000,
       queueLifetimeMs: 432_000_000,
