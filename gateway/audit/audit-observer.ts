@@ -5,7 +5,7 @@
 // The fields are picked one by one, never copied wholesale: a hook call carries the message at
 // data and the password at auth, and neither may reach the stream.
 import type { SessionInfo, Step, TlsInfo } from '../../functions/sdk/wire.ts';
-import type { DeliveryReport, RecipientResult, TlsDetails } from '../outbound/mx-delivery.ts';
+import type { DeliveryReport, RecipientResult, TlsDetails } from '../outbound/delivery.ts';
 import type { AttemptOutcome, NewMessage } from '../outbound/queue.ts';
 import { sizeOf } from '../pieces.ts';
 import type { GatewayObserver, ReplyStep } from '../server/observer.ts';

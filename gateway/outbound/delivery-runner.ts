@@ -13,9 +13,9 @@
 import type { Logger } from 'pino';
 import type { GatewayObserver } from '../server/observer.ts';
 import { type NoticeEvent, noticeFor } from './bounce-policy.ts';
+import type { DeliveryReport, DeliveryRequest, RecipientResult } from './delivery.ts';
 import { deliveryReason } from './delivery-reason.ts';
 import { buildDsn, EXPIRED_STATUS } from './dsn.ts';
-import type { DeliveryReport, DeliveryRequest, RecipientResult } from './mx-delivery.ts';
 import type {
   AttemptOutcome,
   Claim,

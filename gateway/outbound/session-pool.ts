@@ -3,7 +3,7 @@
 // address gets more than perDestinationConcurrency of our connections at once. A session is reused
 // only for a delivery whose TLS requirement it meets (`fits`): a session in clear or with an
 // unverified certificate never carries mail for a domain that requires verified TLS.
-import type { TlsDetails } from './mx-delivery.ts';
+import type { TlsDetails } from './delivery.ts';
 import type { SmtpClient } from './smtp-client.ts';
 
 /** How long a connection waits for the next group to the same address before it is closed. */

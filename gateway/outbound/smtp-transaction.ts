@@ -9,7 +9,7 @@
 //   would not change either answer.
 // - DSN parameters (RFC 3461) go only to a host that offers DSN, each recipient with its own
 //   NOTIFY and ORCPT.
-import type { DeliveryRequest, RecipientResult } from './mx-delivery.ts';
+import type { DeliveryRequest, RecipientResult } from './delivery.ts';
 import type { RecipientRequest } from './queue.ts';
 import { type SmtpClient, SmtpError } from './smtp-client.ts';
 import { isSendableAddress, mailCommand, type Reply, rcptCommand, replyText } from './smtp-wire.ts';

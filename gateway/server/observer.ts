@@ -1,8 +1,8 @@
 // What the I/O shell reports as it runs, for metrics and logs; every method is optional.
 import type { Authentication, SessionInfo, Step } from '../../functions/sdk/wire.ts';
+import type { DeliveryReport, RecipientResult } from '../outbound/delivery.ts';
 import type { DeliveryReason } from '../outbound/delivery-reason.ts';
 import type { DsnAction } from '../outbound/dsn.ts';
-import type { DeliveryReport, RecipientResult } from '../outbound/mx-delivery.ts';
 import type { AttemptOutcome, NewMessage, QueueStats } from '../outbound/queue.ts';
 import type { Decision, StepOutcome } from '../smtp/decision.ts';
 import type { Reply } from '../smtp/reply.ts';

@@ -9,9 +9,10 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeliveryTls } from '../../../gateway/config/parse-delivery-tls.ts';
 import { DnsLookups } from '../../../gateway/net/dns-lookups.ts';
+import type { DeliveryRequest } from '../../../gateway/outbound/delivery.ts';
 import { DeliveryTlsPolicies } from '../../../gateway/outbound/delivery-tls.ts';
 import { MtaStsPolicies } from '../../../gateway/outbound/mta-sts.ts';
-import { type DeliveryRequest, MxDelivery } from '../../../gateway/outbound/mx-delivery.ts';
+import { MxDelivery } from '../../../gateway/outbound/mx-delivery.ts';
 import {
   certificateSignedBy,
   newCertificateAuthority,

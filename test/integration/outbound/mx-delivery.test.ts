@@ -6,11 +6,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DnsLookups } from '../../../gateway/net/dns-lookups.ts';
-import {
-  type DeliveryRequest,
-  MxDelivery,
-  type MxDeliveryOptions,
-} from '../../../gateway/outbound/mx-delivery.ts';
+import type { DeliveryRequest } from '../../../gateway/outbound/delivery.ts';
+import { MxDelivery, type MxDeliveryOptions } from '../../../gateway/outbound/mx-delivery.ts';
 import { type DnsRecord, startDnsServer, type TestDnsServer } from '../../helpers/dns-server.ts';
 import {
   closeAllReceivingMtas,
