@@ -5,6 +5,7 @@
 // Every line sent ends in CRLF and nothing else: a bare LF in a message becomes CRLF (§2.3.8), so
 // no line of ours can be read as a different line by a server that takes bare LF for an ending
 // (SMTP smuggling), and the same bytes go with DATA and with BDAT.
+import { ORIGINAL_RECIPIENT, XTEXT } from '../smtp/xtext.ts';
 
 /** A complete reply: its code and the text of each line, without the code and separator. */
 export interface Reply {
@@ -111,10 +112,6 @@ export function extensionsOf(ehlo: Reply): Extensions {
   return { keywords, sizeLimit };
 }
 
-/** xtext (RFC 3461 §4): what ENVID and ORCPT's address may be. */
-const XTEXT = /^(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
-const ORCPT = /^[A-Za-z0-9][A-Za-z0-9-]*;(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
-
 /** MAIL's parameters, as the server announced them; ENVID is already xtext, as the queue keeps it. */
 export interface MailParameters {
   readonly size?: number;
@@ -146,7 +143,8 @@ export function rcptCommand(address: string, params: RecipientParameters): strin
   if (params.notify !== undefined && params.notify.length > 0) {
     command += ` NOTIFY=${params.notify.map((value) => value.toUpperCase()).join(',')}`;
   }
-  if (params.orcpt !== undefined && ORCPT.test(params.orcpt)) command += ` ORCPT=${params.orcpt}`;
+  if (params.orcpt !== undefined && ORIGINAL_RECIPIENT.test(params.orcpt))
+    command += ` ORCPT=${params.orcpt}`;
   return `${command}\r\n`;
 }
 

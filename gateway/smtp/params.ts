@@ -2,6 +2,7 @@
 import type { MailParams } from '../../functions/sdk/wire.ts';
 import { replies } from './replies.ts';
 import type { Reply } from './reply.ts';
+import { ORIGINAL_RECIPIENT, XTEXT } from './xtext.ts';
 
 export interface MailOptions {
   /** From SIZE=, when given (RFC 1870). */
@@ -16,10 +17,6 @@ export interface MailOptions {
 // parameter the server does not implement with 555. Ignoring them instead would accept a
 // NOTIFY=SUCCESS that nothing will ever honour.
 
-/** RFC 3461 §4: xtext, printable ASCII but "+" and "=", with "+XX" escapes. */
-const XTEXT = /^(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
-/** RFC 3461 §4.2: the original recipient, `addr-type ";" xtext`. */
-const ORCPT = /^[A-Za-z0-9][A-Za-z0-9-]*;(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})+$/;
 const NOTIFY_WORDS = new Set(['SUCCESS', 'FAILURE', 'DELAY']);
 
 /**
@@ -85,7 +82,7 @@ export function checkRcptParams(params: MailParams, dsn = false): Reply | null {
   for (const [key, value] of Object.entries(params)) {
     if (!dsn || (key !== 'NOTIFY' && key !== 'ORCPT')) return replies.unsupportedParameter(key);
     if (value === true) return replies.syntax(`${key}= needs a value`);
-    if (key === 'ORCPT' && (value.length > 500 || !ORCPT.test(value))) {
+    if (key === 'ORCPT' && (value.length > 500 || !ORIGINAL_RECIPIENT.test(value))) {
       return replies.syntax('ORCPT must be addr-type;xtext');
     }
     if (key === 'NOTIFY' && !isNotify(value)) {
