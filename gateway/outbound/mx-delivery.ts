@@ -224,7 +224,6 @@ export class MxDelivery {
     let outcome = await this.#transactOn(session, target, request, recipients);
     if (outcome.stale) {
       // The host closed the idle session as it was taken up: nothing was said, so a new one may.
-      session.connection.close();
       try {
         session = await this.#open(target, session.key, tls);
         reused = false;
