@@ -15,6 +15,7 @@ import { interpretResponse } from '../../functions/sdk/interpret.ts';
 import type { ReplyRequest } from '../../functions/sdk/wire.ts';
 import { MxhookError } from '../errors.ts';
 import type { HookAnswer, HookArgs } from '../handler.ts';
+import { isNonAscii } from '../smtp/path.ts';
 import { isMailbox } from './forward.ts';
 import type { NewMessage } from './queue.ts';
 import { fieldValue, headerFields } from './reply-original.ts';
@@ -125,7 +126,7 @@ export async function planReply(
       sender: '',
       recipients: [{ address: sender }],
       body: await settings.sign([built]),
-      smtputf8: /[^\x00-\x7f]/.test(sender + from),
+      smtputf8: isNonAscii(sender + from),
       origin: call.message.queueId,
       once: {
         key: `reply:${from.toLowerCase()}:${sender.toLowerCase()}`,

@@ -9,6 +9,8 @@
 //   would not change either answer.
 // - DSN parameters (RFC 3461) go only to a host that offers DSN, each recipient with its own
 //   NOTIFY and ORCPT.
+
+import { isNonAscii } from '../smtp/path.ts';
 import type { DeliveryRequest, RecipientResult } from './delivery.ts';
 import type { RecipientRequest } from './queue.ts';
 import { type SmtpClient, SmtpError } from './smtp-client.ts';
@@ -40,10 +42,11 @@ export async function transact(
 ): Promise<TransactionOutcome> {
   const { keywords } = client.extensions;
   const dsn = keywords.has('DSN');
+  const utf8 = needsSmtputf8(request);
   const mail = mailCommand(request.sender, {
     ...(keywords.has('SIZE') ? { size: request.sizeBytes } : {}),
-    eightBit: keywords.has('8BITMIME') && (request.eightBit === true || needsSmtputf8(request)),
-    smtputf8: keywords.has('SMTPUTF8') && needsSmtputf8(request),
+    eightBit: keywords.has('8BITMIME') && (request.eightBit === true || utf8),
+    smtputf8: keywords.has('SMTPUTF8') && utf8,
     ...(dsn && request.returnContent !== undefined ? { ret: DSN_RET[request.returnContent] } : {}),
     ...(dsn && request.envelopeId !== undefined ? { envid: request.envelopeId } : {}),
   });
@@ -91,13 +94,9 @@ const DSN_RET = { full: 'FULL', headers: 'HDRS' } as const;
 function needsSmtputf8(request: DeliveryRequest): boolean {
   return (
     request.smtputf8 === true ||
-    !isAscii(request.sender) ||
-    request.recipients.some(({ address }) => !isAscii(address))
+    isNonAscii(request.sender) ||
+    request.recipients.some(({ address }) => isNonAscii(address))
   );
-}
-
-function isAscii(text: string): boolean {
-  return !/[^\x00-\x7f]/.test(text);
 }
 
 /** Why the host cannot have this message at all, or null. */

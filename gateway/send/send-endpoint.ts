@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { IDEMPOTENCY_KEY_HEADER, type SendResult } from '../../functions/sdk/send-message.ts';
 import { OnceKeyConflict, type OutboundQueue } from '../outbound/queue.ts';
 import { findMessageId } from '../smtp/message-id.ts';
+import { isNonAscii } from '../smtp/path.ts';
 import { composeMessage } from './compose-message.ts';
 import { fingerprintOf, IDEMPOTENCY_TTL_MS, isValidKey } from './idempotency.ts';
 import type { SendAuth } from './send-auth.ts';
@@ -155,10 +156,6 @@ function idempotencyKeyOf(request: IncomingMessage): string | null {
 function messageIdLocalPart(key: string | null, fingerprint: string): string {
   if (key === null) return `${Date.now().toString(36)}.${randomBytes(12).toString('hex')}`;
   return createHash('sha256').update(`${key}\n${fingerprint}`).digest('hex').slice(0, 40);
-}
-
-function isNonAscii(text: string): boolean {
-  return /[^\x00-\x7f]/.test(text);
 }
 
 function hasEightBit(bytes: Buffer): boolean {

@@ -43,9 +43,13 @@ const SOURCE_ROUTE = /^@[^,:]+(?:,@[^,:]+)*:/;
 // esmtp-keyword and esmtp-value (RFC 5321 §4.1.2), values widened to UTF-8 by RFC 6531 §3.3.
 const PARAM_KEYWORD = /^[A-Za-z0-9][A-Za-z0-9-]*$/;
 const PARAM_VALUE = /^[\x21-\x3c\x3e-\x7e\u0080-\u{10FFFF}]+$/u;
-const NON_ASCII = /[^\x00-\x7f]/;
 
 const byteLength = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** Whether an address (or any text) has a character outside ASCII: it needs SMTPUTF8. */
+export function isNonAscii(text: string): boolean {
+  return /[^\x00-\x7f]/.test(text);
+}
 
 /** Parses `FROM:<path> params` (prefix `FROM`) or `TO:<path> params` (prefix `TO`). */
 export function parsePathArgument(args: string, prefix: 'FROM' | 'TO'): PathResult {
@@ -61,7 +65,7 @@ export function parsePathArgument(args: string, prefix: 'FROM' | 'TO'): PathResu
   if (!params.ok) return params;
   const address = parseMailbox(split.path, prefix === 'FROM');
   if (typeof address !== 'string') return { ok: false, ...address };
-  return { ok: true, path: { address, params: params.params, utf8: NON_ASCII.test(address) } };
+  return { ok: true, path: { address, params: params.params, utf8: isNonAscii(address) } };
 }
 
 /** Separates `<path>` (or a bare path, tolerated like Postfix) from the parameters after it. */
