@@ -348,11 +348,11 @@ export class EmbeddedQueue implements OutboundQueue {
   }
 
   async body(messageId: string): Promise<readonly Buffer[]> {
-    const row = this.#statement('SELECT body_hash FROM messages WHERE id = ?').get(messageId) as
-      | { readonly body_hash: string }
-      | undefined;
+    const row = this.#statement('SELECT body_hash, size_bytes FROM messages WHERE id = ?').get(
+      messageId,
+    ) as { readonly body_hash: string; readonly size_bytes: number } | undefined;
     if (row === undefined) throw new Error(`no queued message ${messageId}`);
-    return this.#spool.read(row.body_hash);
+    return this.#spool.read(row.body_hash, row.size_bytes);
   }
 
   async message(messageId: string): Promise<MessageRecord | null> {

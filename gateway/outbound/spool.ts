@@ -7,7 +7,7 @@
 // removed only after the last reference is committed away, so a crash leaves at worst a stray
 // unreferenced file, which `open` sweeps. A referenced file is never deleted.
 import { randomBytes } from 'node:crypto';
-import { readFile as readFileCallback } from 'node:fs';
+import { readFile as readFileCallback, readFileSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256Of, sizeOf } from '../pieces.ts';
@@ -17,6 +17,17 @@ export const TEMP_PREFIX = '.tmp-';
 
 /** Whether the state database still holds a message with this body (synchronous: see `discard`). */
 export type IsReferenced = (hash: string) => boolean;
+
+/**
+ * Bodies up to this size are read synchronously. A read handed to libuv's thread pool is four
+ * hand-offs (open, fstat, read, close), each waking a pool thread and then the event loop; for a
+ * 1 KiB body those cost more CPU than the read. Draining 2,000 queued 1 KiB messages, six rounds
+ * taking turns: 0.39 CPU ms per message with pooled reads, 0.29 with synchronous ones, and 2,628
+ * against 3,428 msg/s (medians). A synchronous read holds the event loop for as long as the disk
+ * takes, as every node:sqlite statement of this queue on the same disk already does; a large body
+ * would hold it for its whole size, so those still go to the pool.
+ */
+const SYNC_READ_MAX_BYTES = 64 * 1024;
 
 export class Spool {
   readonly #dir: string;
@@ -104,12 +115,21 @@ export class Spool {
   }
 
   /**
-   * With the callback `readFile`: the promise one reads in steps of its own, and cost about five
-   * times the CPU for a 1 KiB body (2,000 reads 20 at a time: 210–280 ms against 45–145 ms).
+   * The body stored under `hash`, `sizeBytes` long. A large one with the callback `readFile`: the
+   * promise one reads in steps of its own, and cost about five times the CPU for a 1 KiB body
+   * (2,000 reads 20 at a time: 210–280 ms against 45–145 ms).
    */
-  read(hash: string): Promise<readonly Buffer[]> {
+  read(hash: string, sizeBytes: number): Promise<readonly Buffer[]> {
+    const path = join(this.#dir, hash);
+    if (sizeBytes <= SYNC_READ_MAX_BYTES) {
+      try {
+        return Promise.resolve([readFileSync(path)]);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     return new Promise((resolve, reject) => {
-      readFileCallback(join(this.#dir, hash), (error, body) => {
+      readFileCallback(path, (error, body) => {
         if (error === null) resolve([body]);
         else reject(error);
       });
