@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Logger } from 'pino';
 import { sizeOf } from '../pieces.ts';
+import { GroupedWrites } from './grouped-writes.ts';
 import { queueId, uniqueRecipients } from './new-message.ts';
 import {
   type AttemptOutcome,
@@ -21,6 +22,7 @@ import {
   type OnceKey,
   OnceKeyConflict,
   type OutboundQueue,
+  type OutcomeToRecord,
   type QueueStats,
   type RecipientRecord,
   type RecipientRequest,
@@ -133,16 +135,6 @@ interface PendingInsert {
   readonly reject: (error: unknown) => void;
 }
 
-/** An outcome to record, waiting for its commit. */
-interface PendingOutcome {
-  readonly owner: string;
-  readonly messageId: string;
-  readonly address: string;
-  readonly outcome: AttemptOutcome;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 export class EmbeddedQueue implements OutboundQueue {
   readonly #db: DatabaseSync;
   readonly #spool: Spool;
@@ -150,8 +142,8 @@ export class EmbeddedQueue implements OutboundQueue {
   readonly #listeners = new Set<() => void>();
   /** Enqueues whose bodies are on disk, waiting for the next commit. */
   #pending: PendingInsert[] = [];
-  /** Outcomes waiting for the next commit. */
-  #pendingOutcomes: PendingOutcome[] = [];
+  /** Outcomes, each batch in one commit. */
+  readonly #outcomes = new GroupedWrites<OutcomeToRecord>((batch) => this.#commitOutcomes(batch));
   /** Bodies of messages removed by commits not yet fsynced: deleted after the next one that is. */
   #discardAfterSync: string[] = [];
   #syncTimer: NodeJS.Timeout | null = null;
@@ -376,34 +368,23 @@ export class EmbeddedQueue implements OutboundQueue {
     address: string,
     outcome: AttemptOutcome,
   ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#pendingOutcomes.push({ owner, messageId, address, outcome, resolve, reject });
-      if (this.#pendingOutcomes.length === 1) setImmediate(() => this.#commitOutcomes());
-    });
+    return this.#outcomes.add({ owner, messageId, address, outcome });
   }
 
-  #commitOutcomes(): void {
-    const batch = this.#pendingOutcomes;
-    this.#pendingOutcomes = [];
+  #commitOutcomes(batch: readonly OutcomeToRecord[]): void {
     const removed: string[] = [];
-    try {
-      this.#withoutFsync(() =>
-        this.#transaction(() => {
-          for (const entry of batch) {
-            const body = this.#apply(entry);
-            if (body !== null) removed.push(body);
-          }
-        }),
-      );
-    } catch (error) {
-      for (const entry of batch) entry.reject(error);
-      return;
-    }
+    this.#withoutFsync(() =>
+      this.#transaction(() => {
+        for (const entry of batch) {
+          const body = this.#apply(entry);
+          if (body !== null) removed.push(body);
+        }
+      }),
+    );
     this.#discardAfterSync.push(...removed);
     if (this.#discardAfterSync.length > 0 && this.#syncTimer === null) {
       this.#syncTimer = setTimeout(() => this.#sync(), DISCARD_SYNC_MS).unref();
     }
-    for (const entry of batch) entry.resolve();
   }
 
   /** Makes every commit so far durable: a checkpoint fsyncs the log, then the database. */
@@ -434,7 +415,7 @@ export class EmbeddedQueue implements OutboundQueue {
   }
 
   /** One outcome, inside the batch's transaction; the body to delete once it commits, or null. */
-  #apply({ owner, messageId, address, outcome }: PendingOutcome): string | null {
+  #apply({ owner, messageId, address, outcome }: OutcomeToRecord): string | null {
     const deferred = outcome.kind === 'deferred';
     const { changes } = this.#statement(
       `UPDATE recipients SET state = ?, attempts = attempts + ?, next_attempt_at = ?,

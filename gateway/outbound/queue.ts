@@ -112,6 +112,14 @@ export type AttemptOutcome =
   /** Give up: 5xx, no such domain, a null MX, or the lifetime is over (`expired`). */
   | { readonly kind: 'failed' | 'expired'; readonly reply: string };
 
+/** One `record` call's arguments, as the engines batch them. */
+export interface OutcomeToRecord {
+  readonly owner: string;
+  readonly messageId: string;
+  readonly address: string;
+  readonly outcome: AttemptOutcome;
+}
+
 export interface QueueStats {
   /** Recipients not final (queued or delivering). */
   readonly pending: number;

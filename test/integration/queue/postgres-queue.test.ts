@@ -133,4 +133,39 @@ describe('postgres queue, two nodes on one database', () => {
     await admin.end();
     expect(rows[0]!.n).toBe(0);
   });
+
+  it('records two batches that finish the same messages in opposite orders, without deadlock', async () => {
+    // Each message has a recipient leased to each node, and bodies are shared across messages:
+    // both batches lock the same message rows and free the same bodies, which, taken in the
+    // order the outcomes came, wait for each other in a circle (PostgreSQL aborts one of them).
+    const ids: string[] = [];
+    for (let m = 0; m < 60; m++) {
+      ids.push(await a.enqueue(message([`x@m${m}.test`, `y@m${m}.test`], `shared ${m % 4}`)));
+    }
+    const all = await a.claim('a', 1_000, Date.now(), 60_000);
+    expect(all).toHaveLength(120);
+    await a.release(
+      'a',
+      all.filter((claim) => claim.address.startsWith('y@')),
+    );
+    expect(await b.claim('b', 1_000, Date.now(), 60_000)).toHaveLength(60);
+    const delivered = { kind: 'delivered', reply: '250 ok' } as const;
+    // Both pools with a connection at hand, so the two batches run at the same time.
+    await Promise.all([a.stats(Date.now()), b.stats(Date.now())]);
+    await Promise.all([
+      ...ids.map((id, m) => a.record('a', id, `x@m${m}.test`, delivered)),
+      ...ids
+        .map((id, m) => () => b.record('b', id, `y@m${m}.test`, delivered))
+        .reverse()
+        .map((record) => record()),
+    ]);
+    expect(await a.stats(Date.now())).toEqual({ pending: 0, oldestAgeMs: null });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM mxhook.bodies',
+    );
+    await admin.end();
+    expect(rows[0]!.n).toBe(0);
+  });
 });
