@@ -185,6 +185,20 @@ END $$;
 DROP FUNCTION IF EXISTS mxhook.record_outcome(text, text, text, text, integer, bigint, text,
   boolean);
 `;
+/**
+ * The query as a named prepared statement: each connection parses and plans it once, not at
+ * every call. For the queries every message takes on its way (enqueue, claim, delivery, outcome).
+ */
+const preparedNames = new Map<string, string>();
+function prepared(text: string): { readonly name: string; readonly text: string } {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `mxhook_${preparedNames.size + 1}`;
+    preparedNames.set(text, name);
+  }
+  return { name, text };
+}
+
 /** Expired once keys removed per keyed enqueue: bounded work, and still faster than they come. */
 const ONCE_KEYS_SWEPT_PER_CALL = 16;
 
@@ -275,15 +289,17 @@ export class PostgresQueue implements OutboundQueue {
         const found = await takeOnceKey(client, message.once, id, now);
         if (found !== id) return found;
       }
-      await client.query('SELECT mxhook.lock_body($1)', [bodyHash]);
+      await client.query(prepared('SELECT mxhook.lock_body($1)'), [bodyHash]);
       await client.query(
-        'INSERT INTO mxhook.bodies (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING',
+        prepared(
+          'INSERT INTO mxhook.bodies (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING',
+        ),
         [bodyHash, body],
       );
       await client.query(
-        `INSERT INTO mxhook.messages (id, sender, created_at, size_bytes, body_hash,
+        prepared(`INSERT INTO mxhook.messages (id, sender, created_at, size_bytes, body_hash,
            return_content, envelope_id, smtputf8, eight_bit, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
         [
           id,
           message.sender,
@@ -299,7 +315,7 @@ export class PostgresQueue implements OutboundQueue {
       );
       // One statement for every recipient; notify travels as JSON (arrays of arrays don't bind).
       await client.query(
-        `INSERT INTO mxhook.recipients (message_id, address, notify, original_recipient, state,
+        prepared(`INSERT INTO mxhook.recipients (message_id, address, notify, original_recipient, state,
            next_attempt_at)
          SELECT $1, r.address,
            CASE WHEN r.notify IS NULL THEN NULL
@@ -307,7 +323,7 @@ export class PostgresQueue implements OutboundQueue {
            r.original, 'queued', $2
          FROM unnest($3::text[], $4::json[], $5::text[]) WITH ORDINALITY
            AS r (address, notify, original, position)
-         ORDER BY r.position`,
+         ORDER BY r.position`),
         [
           id,
           now,
@@ -316,7 +332,7 @@ export class PostgresQueue implements OutboundQueue {
           recipients.map((r) => r.originalRecipient ?? null),
         ],
       );
-      await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.#node]);
+      await client.query(prepared('SELECT pg_notify($1, $2)'), [CHANNEL, this.#node]);
       return null;
     });
     if (earlier !== null) return earlier;
@@ -340,13 +356,13 @@ export class PostgresQueue implements OutboundQueue {
       attempts: number;
       lease_until: string;
     }>(
-      `UPDATE mxhook.recipients r SET state = 'delivering', owner = $1, lease_until = $2
+      prepared(`UPDATE mxhook.recipients r SET state = 'delivering', owner = $1, lease_until = $2
        FROM (SELECT id FROM mxhook.recipients
          WHERE (state = 'queued' AND next_attempt_at <= $3)
             OR (state = 'delivering' AND lease_until < $3)
          ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) due
        WHERE r.id = due.id
-       RETURNING r.id, r.message_id, r.address, r.attempts, r.lease_until`,
+       RETURNING r.id, r.message_id, r.address, r.attempts, r.lease_until`),
       [owner, now + leaseMs, now, limit],
     );
     return rows
@@ -373,8 +389,8 @@ export class PostgresQueue implements OutboundQueue {
 
   async body(messageId: string): Promise<readonly Buffer[]> {
     const { rows } = await this.#pool.query<{ body: Buffer }>(
-      `SELECT b.body FROM mxhook.messages m JOIN mxhook.bodies b ON b.hash = m.body_hash
-       WHERE m.id = $1`,
+      prepared(`SELECT b.body FROM mxhook.messages m JOIN mxhook.bodies b ON b.hash = m.body_hash
+       WHERE m.id = $1`),
       [messageId],
     );
     const row = rows[0];
@@ -403,17 +419,20 @@ export class PostgresQueue implements OutboundQueue {
     const sorted = [...batch].sort((a, b) =>
       a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0,
     );
-    await this.#pool.query('SELECT mxhook.record_outcomes($1, $2, $3, $4, $5, $6, $7, $8)', [
-      sorted.map((entry) => entry.messageId),
-      sorted.map((entry) => entry.address),
-      sorted.map((entry) => entry.owner),
-      sorted.map(({ outcome }) => (outcome.kind === 'deferred' ? 'queued' : outcome.kind)),
-      // An expiry is the lifetime running out, not an attempt at delivery.
-      sorted.map(({ outcome }) => (outcome.kind === 'expired' ? 0 : 1)),
-      sorted.map(({ outcome }) => (outcome.kind === 'deferred' ? outcome.retryAt : null)),
-      sorted.map(({ outcome }) => outcome.reply),
-      sorted.map(({ outcome }) => outcome.kind === 'deferred' && outcome.delayNotified === true),
-    ]);
+    await this.#pool.query(
+      prepared('SELECT mxhook.record_outcomes($1, $2, $3, $4, $5, $6, $7, $8)'),
+      [
+        sorted.map((entry) => entry.messageId),
+        sorted.map((entry) => entry.address),
+        sorted.map((entry) => entry.owner),
+        sorted.map(({ outcome }) => (outcome.kind === 'deferred' ? 'queued' : outcome.kind)),
+        // An expiry is the lifetime running out, not an attempt at delivery.
+        sorted.map(({ outcome }) => (outcome.kind === 'expired' ? 0 : 1)),
+        sorted.map(({ outcome }) => (outcome.kind === 'deferred' ? outcome.retryAt : null)),
+        sorted.map(({ outcome }) => outcome.reply),
+        sorted.map(({ outcome }) => outcome.kind === 'deferred' && outcome.delayNotified === true),
+      ],
+    );
   }
 
   async retryNow(messageId: string, now: number): Promise<boolean> {
@@ -497,13 +516,13 @@ export class PostgresQueue implements OutboundQueue {
    */
   async #records(where: string, params: readonly unknown[]): Promise<MessageRecord[]> {
     const { rows } = await this.#pool.query<MessageRow & RecipientRow>(
-      `SELECT m.id, m.sender, m.created_at, m.size_bytes, m.return_content, m.envelope_id,
+      prepared(`SELECT m.id, m.sender, m.created_at, m.size_bytes, m.return_content, m.envelope_id,
          m.smtputf8, m.eight_bit, m.origin, r.message_id, r.address, r.notify,
          r.original_recipient, r.state, r.attempts, r.next_attempt_at, r.last_result,
          r.delay_notified
        FROM (SELECT * FROM mxhook.messages ${where}) m
        JOIN mxhook.recipients r ON r.message_id = m.id
-       ORDER BY m.seq, r.id`,
+       ORDER BY m.seq, r.id`),
       [...params],
     );
     const records = new Map<string, MessageRecord & { recipients: RecipientRecord[] }>();
