@@ -205,9 +205,9 @@ export class DeliveryRunner {
 
   async #deliverGroup(group: Group): Promise<void> {
     const { queue, owner, log } = this.#options;
-    const message = await queue.message(group.messageId);
-    if (message === null) return; // removed meanwhile (mxhook queue delete)
-    const body = await queue.body(group.messageId);
+    const found = await queue.messageWithBody(group.messageId);
+    if (found === null) return; // removed meanwhile (mxhook queue delete)
+    const { message, body } = found;
     const addresses = new Set(group.claims.map((claim) => claim.address));
     const recipients = message.recipients.filter((r) => addresses.has(r.address));
     const report = await this.#options.deliver({

@@ -18,6 +18,7 @@ import {
   type AttemptOutcome,
   type Claim,
   type MessageRecord,
+  type MessageWithBody,
   type NewMessage,
   type OnceKey,
   OnceKeyConflict,
@@ -339,17 +340,18 @@ export class EmbeddedQueue implements OutboundQueue {
     );
   }
 
-  async body(messageId: string): Promise<readonly Buffer[]> {
-    const row = this.#statement('SELECT body_hash, size_bytes FROM messages WHERE id = ?').get(
-      messageId,
-    ) as { readonly body_hash: string; readonly size_bytes: number } | undefined;
-    if (row === undefined) throw new Error(`no queued message ${messageId}`);
-    return this.#spool.read(row.body_hash, row.size_bytes);
+  async message(messageId: string): Promise<MessageRecord | null> {
+    const row = this.#messageRow(messageId);
+    return row === undefined ? null : this.#record(row);
   }
 
-  async message(messageId: string): Promise<MessageRecord | null> {
-    const row = this.#statement('SELECT * FROM messages WHERE id = ?').get(messageId);
-    return row === undefined ? null : this.#record(row as unknown as MessageRow);
+  async messageWithBody(messageId: string): Promise<MessageWithBody | null> {
+    const row = this.#messageRow(messageId);
+    if (row === undefined) return null;
+    return {
+      message: this.#record(row),
+      body: await this.#spool.read(row.body_hash, row.size_bytes),
+    };
   }
 
   /**
@@ -503,6 +505,12 @@ export class EmbeddedQueue implements OutboundQueue {
     if (row === undefined) return null;
     this.#statement('DELETE FROM recipients WHERE message_id = ?').run(messageId);
     return row.body_hash;
+  }
+
+  #messageRow(messageId: string): MessageRow | undefined {
+    return this.#statement('SELECT * FROM messages WHERE id = ?').get(messageId) as
+      | MessageRow
+      | undefined;
   }
 
   #record(row: MessageRow): MessageRecord {

@@ -6,6 +6,7 @@ import type {
   AttemptOutcome,
   Claim,
   MessageRecord,
+  MessageWithBody,
   NewMessage,
   OutboundQueue,
   QueueStats,
@@ -63,12 +64,12 @@ export class ObservedQueue implements OutboundQueue {
     return this.#queue.release(owner, claims);
   }
 
-  body(messageId: string): Promise<readonly Buffer[]> {
-    return this.#queue.body(messageId);
-  }
-
   message(messageId: string): Promise<MessageRecord | null> {
     return this.#queue.message(messageId);
+  }
+
+  messageWithBody(messageId: string): Promise<MessageWithBody | null> {
+    return this.#queue.messageWithBody(messageId);
   }
 
   list(limit: number): Promise<readonly MessageRecord[]> {

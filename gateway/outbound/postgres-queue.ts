@@ -17,6 +17,7 @@ import {
   type AttemptOutcome,
   type Claim,
   type MessageRecord,
+  type MessageWithBody,
   type NewMessage,
   type OnceKey,
   OnceKeyConflict,
@@ -226,6 +227,13 @@ interface RecipientRow {
   readonly delay_notified: boolean;
 }
 
+/** A message's columns (m) with one recipient's (r): a row per recipient. */
+const RECORD_COLUMNS = `m.id, m.sender, m.created_at, m.size_bytes, m.return_content,
+  m.envelope_id, m.smtputf8, m.eight_bit, m.origin, r.message_id, r.address, r.notify,
+  r.original_recipient, r.state, r.attempts, r.next_attempt_at, r.last_result, r.delay_notified`;
+
+type RecordRow = MessageRow & RecipientRow;
+
 export interface PostgresQueueOptions {
   readonly log?: Logger;
 }
@@ -387,20 +395,25 @@ export class PostgresQueue implements OutboundQueue {
     );
   }
 
-  async body(messageId: string): Promise<readonly Buffer[]> {
-    const { rows } = await this.#pool.query<{ body: Buffer }>(
-      prepared(`SELECT b.body FROM mxhook.messages m JOIN mxhook.bodies b ON b.hash = m.body_hash
-       WHERE m.id = $1`),
-      [messageId],
-    );
-    const row = rows[0];
-    if (row === undefined) throw new Error(`no queued message ${messageId}`);
-    return [row.body];
-  }
-
   async message(messageId: string): Promise<MessageRecord | null> {
     const records = await this.#records('WHERE id = $1', [messageId]);
     return records[0] ?? null;
+  }
+
+  async messageWithBody(messageId: string): Promise<MessageWithBody | null> {
+    // The body in the first row only, not once for every recipient.
+    const { rows } = await this.#pool.query<RecordRow & { body: Buffer | null }>(
+      prepared(`SELECT ${RECORD_COLUMNS},
+         CASE WHEN r.id = min(r.id) OVER () THEN b.body END AS body
+       FROM (SELECT * FROM mxhook.messages WHERE id = $1) m
+       JOIN mxhook.bodies b ON b.hash = m.body_hash
+       JOIN mxhook.recipients r ON r.message_id = m.id
+       ORDER BY r.id`),
+      [messageId],
+    );
+    const [message] = recordsOf(rows);
+    const body = rows[0]?.body;
+    return message === undefined || body == null ? null : { message, body: [body] };
   }
 
   /** Waits for the next batch's commit: outcomes recorded while one is written go in the next. */
@@ -515,37 +528,14 @@ export class PostgresQueue implements OutboundQueue {
    * query, a row per recipient, since each round trip to the server costs more than the rows.
    */
   async #records(where: string, params: readonly unknown[]): Promise<MessageRecord[]> {
-    const { rows } = await this.#pool.query<MessageRow & RecipientRow>(
-      prepared(`SELECT m.id, m.sender, m.created_at, m.size_bytes, m.return_content, m.envelope_id,
-         m.smtputf8, m.eight_bit, m.origin, r.message_id, r.address, r.notify,
-         r.original_recipient, r.state, r.attempts, r.next_attempt_at, r.last_result,
-         r.delay_notified
+    const { rows } = await this.#pool.query<RecordRow>(
+      prepared(`SELECT ${RECORD_COLUMNS}
        FROM (SELECT * FROM mxhook.messages ${where}) m
        JOIN mxhook.recipients r ON r.message_id = m.id
        ORDER BY m.seq, r.id`),
       [...params],
     );
-    const records = new Map<string, MessageRecord & { recipients: RecipientRecord[] }>();
-    for (const row of rows) {
-      let record = records.get(row.id);
-      if (record === undefined) {
-        record = {
-          id: row.id,
-          sender: row.sender,
-          createdAt: Number(row.created_at),
-          sizeBytes: Number(row.size_bytes),
-          returnContent: row.return_content,
-          envelopeId: row.envelope_id,
-          smtputf8: row.smtputf8,
-          eightBit: row.eight_bit,
-          origin: row.origin,
-          recipients: [],
-        };
-        records.set(row.id, record);
-      }
-      record.recipients.push(recipientRecord(row));
-    }
-    return [...records.values()];
+    return recordsOf(rows);
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
@@ -661,6 +651,31 @@ async function takeOnceKey(
     throw new OnceKeyConflict(once.key);
   }
   return row.message_id;
+}
+
+/** Rows of RECORD_COLUMNS, a message's rows together, as records in the rows' order. */
+function recordsOf(rows: readonly RecordRow[]): MessageRecord[] {
+  const records = new Map<string, MessageRecord & { recipients: RecipientRecord[] }>();
+  for (const row of rows) {
+    let record = records.get(row.id);
+    if (record === undefined) {
+      record = {
+        id: row.id,
+        sender: row.sender,
+        createdAt: Number(row.created_at),
+        sizeBytes: Number(row.size_bytes),
+        returnContent: row.return_content,
+        envelopeId: row.envelope_id,
+        smtputf8: row.smtputf8,
+        eightBit: row.eight_bit,
+        origin: row.origin,
+        recipients: [],
+      };
+      records.set(row.id, record);
+    }
+    record.recipients.push(recipientRecord(row));
+  }
+  return [...records.values()];
 }
 
 function recipientRecord(row: RecipientRow): RecipientRecord {

@@ -121,15 +121,15 @@ export async function bounceMessage(
   options: BounceOptions,
 ): Promise<BounceResult | null> {
   const now = options.now ?? Date.now();
-  const record = await queue.message(id);
-  if (record === null) return null;
+  const found = await queue.messageWithBody(id);
+  if (found === null) return null;
+  const { message: record, body } = found;
   const returned = record.recipients.filter(
     (r) => r.state === 'queued' || r.state === 'delivering',
   );
   const reported = returned.filter((r) => noticeFor(record.sender, r, 'failed'));
   let notice: string | null = null;
   if (reported.length > 0) {
-    const body = await queue.body(id);
     const dsn = await buildDsn({
       hostname: options.hostname,
       message: record,

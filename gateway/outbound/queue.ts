@@ -112,6 +112,11 @@ export type AttemptOutcome =
   /** Give up: 5xx, no such domain, a null MX, or the lifetime is over (`expired`). */
   | { readonly kind: 'failed' | 'expired'; readonly reply: string };
 
+export interface MessageWithBody {
+  readonly message: MessageRecord;
+  readonly body: readonly Buffer[];
+}
+
 /** One `record` call's arguments, as the engines batch them. */
 export interface OutcomeToRecord {
   readonly owner: string;
@@ -144,9 +149,12 @@ export interface OutboundQueue {
    * whose claims waited too long for a free worker): due again at once, no attempt counted.
    */
   release(owner: string, claims: readonly Claim[]): Promise<void>;
-  /** The message's body, in pieces, for a claimed recipient's delivery. */
-  body(messageId: string): Promise<readonly Buffer[]>;
   message(messageId: string): Promise<MessageRecord | null>;
+  /**
+   * The message and its body, in pieces, for a delivery or a bounce (one round trip for both);
+   * null once it is removed.
+   */
+  messageWithBody(messageId: string): Promise<MessageWithBody | null>;
   /**
    * Records one attempt's outcome for a recipient `owner` holds (ignored if the lease was lost).
    * Once every recipient of a message is final, the message and its body are removed: whatever

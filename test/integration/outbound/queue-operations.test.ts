@@ -20,6 +20,7 @@ import { parsePrometheus } from '../../helpers/prometheus.ts';
 import { serveWithMetrics } from '../../helpers/serve-with-metrics.ts';
 import { inTransaction, sendData } from '../../helpers/smtp-client.ts';
 import { waitUntil } from '../../helpers/wait.ts';
+import { bodyOf } from '../queue/conformance.ts';
 
 const NODE = fileURLToPath(new URL('../../../node_modules/.bin/node', import.meta.url));
 const CLI = fileURLToPath(new URL('../../../gateway/cli.ts', import.meta.url));
@@ -130,7 +131,7 @@ async function noticeOf(queue: OutboundQueue, id: string) {
   const notices = (await queue.list(100)).filter((m) => m.origin === `dsn:${id}`);
   expect(notices).toHaveLength(1);
   const notice = notices[0]!;
-  return { notice, text: Buffer.concat(await queue.body(notice.id)).toString() };
+  return { notice, text: Buffer.concat(await bodyOf(queue, notice.id)).toString() };
 }
 
 describe('mxhook queue (the command, on a queue directory)', () => {

@@ -11,7 +11,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedQueue } from '../../../gateway/outbound/embedded-queue.ts';
 import { openQueue } from '../../../gateway/outbound/open-queue.ts';
 import type { OutboundQueue } from '../../../gateway/outbound/queue.ts';
-import { deferWithDelayNotice, message, queueConformance } from './conformance.ts';
+import { bodyOf, deferWithDelayNotice, message, queueConformance } from './conformance.ts';
 
 const MODULE = new URL('../../../gateway/outbound/embedded-queue.ts', import.meta.url);
 const dirs: string[] = [];
@@ -68,7 +68,7 @@ describe('embedded queue on disk', () => {
     await delivered('first', 1);
     const next = await queue.enqueue(message(['b@x.test'], 'next'));
     await expect.poll(() => readdir(spool)).toHaveLength(1); // only `next`'s
-    expect(Buffer.concat(await queue.body(next)).toString()).toBe('next');
+    expect(Buffer.concat(await bodyOf(queue, next)).toString()).toBe('next');
     await delivered('second', 2);
     await expect.poll(() => readdir(spool), { timeout: 3_000 }).toHaveLength(1);
   });
@@ -86,7 +86,7 @@ describe('embedded queue on disk', () => {
       // same bytes right after it runs while the unlink is under way.
       const other = await queue.enqueue(message(['c@x.test'], `other ${round}`));
       const again = await queue.enqueue(message(['b@x.test'], body));
-      expect(Buffer.concat(await queue.body(again)).toString()).toBe(body);
+      expect(Buffer.concat(await bodyOf(queue, again)).toString()).toBe(body);
       await queue.remove(again);
       await queue.remove(other);
     }
@@ -102,7 +102,7 @@ describe('embedded queue on disk', () => {
     await writeFile(join(dir, 'spool', '.tmp-0123456789abcdef'), 'half written');
     const second = await open(dir);
     expect(await readdir(join(dir, 'spool'))).toHaveLength(1);
-    expect(Buffer.concat(await second.body(id)).toString()).toBe('kept');
+    expect(Buffer.concat(await bodyOf(second, id)).toString()).toBe('kept');
   });
 
   it('rejects enqueue, and is not writable, when the spool was removed', async () => {
@@ -177,13 +177,13 @@ describe('embedded queue on disk', () => {
     await drained;
     const queue = await open(dir);
     for (const { id, index } of reported) {
-      expect(Buffer.concat(await queue.body(id)).equals(bodyFor(index)), id).toBe(true);
+      expect(Buffer.concat(await bodyOf(queue, id)).equals(bodyFor(index)), id).toBe(true);
       expect((await queue.message(id))!.recipients).toHaveLength(2);
     }
     // Nothing committed points at a body that is not there (a commit in flight may have landed).
     const all = await queue.list(100_000);
     expect(all.length).toBeGreaterThanOrEqual(reported.length);
-    for (const { id } of all) expect((await queue.body(id))[0]!.length).toBeGreaterThan(0);
+    for (const { id } of all) expect((await bodyOf(queue, id))[0]!.length).toBeGreaterThan(0);
   });
 });
 
