@@ -67,6 +67,8 @@ export function parseDeliveryTls(text: string, variable = 'MXHOOK_DELIVERY_TLS')
 
 /** The level `domain` is delivered with under `setting`. */
 export function settingLevel(setting: DeliveryTls, domain: string): TlsLevel {
+  // Asked for every delivery: no rules (the usual setting), no conversion of the name.
+  if (setting.rules.length === 0) return setting.otherwise;
   const name = domainToASCII(domain.replace(/\.$/, ''));
   return setting.rules.find((rule) => rule.domain === name)?.level ?? setting.otherwise;
 }
