@@ -20,6 +20,7 @@ import type {
   AttemptOutcome,
   Claim,
   MessageRecord,
+  MessageWithBody,
   OutboundQueue,
   RecipientRecord,
 } from './queue.ts';
@@ -83,6 +84,8 @@ export class DeliveryRunner {
   /** The claim under way, if any. */
   #claiming: Promise<void> | null = null;
   #unsubscribe: (() => void) | null = null;
+  /** A poll is due at the next turn of the event loop (see #pollSoon). */
+  #pollDue = false;
 
   constructor(options: DeliveryRunnerOptions) {
     this.#options = options;
@@ -164,20 +167,28 @@ export class DeliveryRunner {
     this.#schedule(0);
   }
 
-  /** Starts waiting groups while workers are free; gives back those that waited too long. */
+  /**
+   * Starts waiting groups while workers are free, their messages and bodies read together (one
+   * round trip to PostgreSQL for all); gives back those that waited too long.
+   */
   async #startWaiting(): Promise<void> {
+    const starting: Group[] = [];
     const stale: Group[] = [];
     const oldest = this.#now() - this.#leaseMs() / 3;
-    while (!this.#stopping && this.#free() > 0 && this.#backlog.length > 0) {
+    while (!this.#stopping && this.#free() > starting.length && this.#backlog.length > 0) {
       const group = this.#backlog.shift() as Group;
       if (group.claimedAt < oldest) stale.push(group);
-      else this.#start(group);
+      else starting.push(group);
+    }
+    if (starting.length > 0) {
+      const read = this.#options.queue.messagesWithBodies(starting.map((group) => group.messageId));
+      for (const group of starting) this.#start(group, read);
     }
     await this.#release(stale);
   }
 
-  #start(group: Group): void {
-    const work = this.#deliverGroup(group).catch((error: unknown) =>
+  #start(group: Group, read: Promise<ReadonlyMap<string, MessageWithBody>>): void {
+    const work = this.#deliverGroup(group, read).catch((error: unknown) =>
       this.#options.log.error(
         { err: error, messageId: group.messageId },
         'delivery failed unexpectedly',
@@ -186,6 +197,20 @@ export class DeliveryRunner {
     this.#inFlight.add(work);
     void work.finally(() => {
       this.#inFlight.delete(work);
+      this.#pollSoon();
+    });
+  }
+
+  /**
+   * Polls at the next turn of the event loop, once for every worker that finished in this one:
+   * outcomes are committed in batches, so workers finish together, and their successors are then
+   * started together, with one read.
+   */
+  #pollSoon(): void {
+    if (this.#pollDue) return;
+    this.#pollDue = true;
+    setImmediate(() => {
+      this.#pollDue = false;
       this.#poll();
     });
   }
@@ -203,10 +228,13 @@ export class DeliveryRunner {
     }
   }
 
-  async #deliverGroup(group: Group): Promise<void> {
+  async #deliverGroup(
+    group: Group,
+    read: Promise<ReadonlyMap<string, MessageWithBody>>,
+  ): Promise<void> {
     const { queue, owner, log } = this.#options;
-    const found = await queue.messageWithBody(group.messageId);
-    if (found === null) return; // removed meanwhile (mxhook queue delete)
+    const found = (await read).get(group.messageId);
+    if (found === undefined) return; // removed meanwhile (mxhook queue delete)
     const { message, body } = found;
     const addresses = new Set(group.claims.map((claim) => claim.address));
     const recipients = message.recipients.filter((r) => addresses.has(r.address));

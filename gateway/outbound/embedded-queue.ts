@@ -345,13 +345,17 @@ export class EmbeddedQueue implements OutboundQueue {
     return row === undefined ? null : this.#record(row);
   }
 
-  async messageWithBody(messageId: string): Promise<MessageWithBody | null> {
-    const row = this.#messageRow(messageId);
-    if (row === undefined) return null;
-    return {
-      message: this.#record(row),
-      body: await this.#spool.read(row.body_hash, row.size_bytes),
-    };
+  async messagesWithBodies(
+    messageIds: readonly string[],
+  ): Promise<ReadonlyMap<string, MessageWithBody>> {
+    const found = new Map<string, MessageWithBody>();
+    for (const id of new Set(messageIds)) {
+      const row = this.#messageRow(id);
+      if (row === undefined) continue;
+      const body = await this.#spool.read(row.body_hash, row.size_bytes);
+      found.set(id, { message: this.#record(row), body });
+    }
+    return found;
   }
 
   /**

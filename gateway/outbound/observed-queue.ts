@@ -68,8 +68,8 @@ export class ObservedQueue implements OutboundQueue {
     return this.#queue.message(messageId);
   }
 
-  messageWithBody(messageId: string): Promise<MessageWithBody | null> {
-    return this.#queue.messageWithBody(messageId);
+  messagesWithBodies(messageIds: readonly string[]): Promise<ReadonlyMap<string, MessageWithBody>> {
+    return this.#queue.messagesWithBodies(messageIds);
   }
 
   list(limit: number): Promise<readonly MessageRecord[]> {

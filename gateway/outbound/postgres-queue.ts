@@ -400,20 +400,27 @@ export class PostgresQueue implements OutboundQueue {
     return records[0] ?? null;
   }
 
-  async messageWithBody(messageId: string): Promise<MessageWithBody | null> {
-    // The body in the first row only, not once for every recipient.
+  async messagesWithBodies(
+    messageIds: readonly string[],
+  ): Promise<ReadonlyMap<string, MessageWithBody>> {
+    // Each body in its message's first row only, not once for every recipient.
     const { rows } = await this.#pool.query<RecordRow & { body: Buffer | null }>(
       prepared(`SELECT ${RECORD_COLUMNS},
-         CASE WHEN r.id = min(r.id) OVER () THEN b.body END AS body
-       FROM (SELECT * FROM mxhook.messages WHERE id = $1) m
+         CASE WHEN r.id = min(r.id) OVER (PARTITION BY m.id) THEN b.body END AS body
+       FROM (SELECT * FROM mxhook.messages WHERE id = ANY($1::text[])) m
        JOIN mxhook.bodies b ON b.hash = m.body_hash
        JOIN mxhook.recipients r ON r.message_id = m.id
-       ORDER BY r.id`),
-      [messageId],
+       ORDER BY m.seq, r.id`),
+      [[...new Set(messageIds)]],
     );
-    const [message] = recordsOf(rows);
-    const body = rows[0]?.body;
-    return message === undefined || body == null ? null : { message, body: [body] };
+    const bodies = new Map<string, Buffer>();
+    for (const row of rows) if (row.body !== null) bodies.set(row.id, row.body);
+    return new Map(
+      recordsOf(rows).map((message) => [
+        message.id,
+        { message, body: [bodies.get(message.id) as Buffer] },
+      ]),
+    );
   }
 
   /** Waits for the next batch's commit: outcomes recorded while one is written go in the next. */

@@ -121,8 +121,8 @@ export async function bounceMessage(
   options: BounceOptions,
 ): Promise<BounceResult | null> {
   const now = options.now ?? Date.now();
-  const found = await queue.messageWithBody(id);
-  if (found === null) return null;
+  const found = (await queue.messagesWithBodies([id])).get(id);
+  if (found === undefined) return null;
   const { message: record, body } = found;
   const returned = record.recipients.filter(
     (r) => r.state === 'queued' || r.state === 'delivering',

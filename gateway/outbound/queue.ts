@@ -151,10 +151,10 @@ export interface OutboundQueue {
   release(owner: string, claims: readonly Claim[]): Promise<void>;
   message(messageId: string): Promise<MessageRecord | null>;
   /**
-   * The message and its body, in pieces, for a delivery or a bounce (one round trip for both);
-   * null once it is removed.
+   * The messages and their bodies, in pieces, for deliveries or a bounce: one round trip for
+   * all. Those removed meanwhile are not in the map.
    */
-  messageWithBody(messageId: string): Promise<MessageWithBody | null>;
+  messagesWithBodies(messageIds: readonly string[]): Promise<ReadonlyMap<string, MessageWithBody>>;
   /**
    * Records one attempt's outcome for a recipient `owner` holds (ignored if the lease was lost).
    * Once every recipient of a message is final, the message and its body are removed: whatever

@@ -36,8 +36,8 @@ export function message(recipients: readonly string[], body = `Subject: hi\r\n\r
  */
 /** The body a queued message keeps (the test fails when the message is gone). */
 export async function bodyOf(queue: OutboundQueue, id: string): Promise<readonly Buffer[]> {
-  const found = await queue.messageWithBody(id);
-  expect(found, `message ${id} queued`).not.toBeNull();
+  const found = (await queue.messagesWithBodies([id])).get(id);
+  expect(found, `message ${id} queued`).toBeDefined();
   return found!.body;
 }
 
@@ -139,15 +139,21 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       expect((await queue.message(big))!.sizeBytes).toBe(large.length);
     });
 
-    it('gives a message with its body: the record message() gives, the body whole once', async () => {
+    it('gives messages with their bodies at once: the records message() gives, each body whole', async () => {
       const queue = await open();
-      const body = `Subject: three\r\n\r\n${'x'.repeat(70_000)}\r\n`;
-      const id = await queue.enqueue(message(['a@x.test', 'b@y.test', 'c@z.test'], body));
-      const found = await queue.messageWithBody(id);
-      expect(found?.message).toEqual(await queue.message(id));
-      expect(found?.message.recipients).toHaveLength(3);
-      expect(joined(found!.body).toString()).toBe(body);
-      expect(await queue.messageWithBody('0000000000000nosuch')).toBeNull();
+      const long = `Subject: three\r\n\r\n${'x'.repeat(70_000)}\r\n`;
+      const three = await queue.enqueue(message(['a@x.test', 'b@y.test', 'c@z.test'], long));
+      const one = await queue.enqueue(message(['d@x.test'], 'short'));
+      const gone = await queue.enqueue(message(['e@x.test'], long));
+      expect(await queue.remove(gone)).toBe(true);
+      const found = await queue.messagesWithBodies([one, three, gone, three]);
+      expect([...found.keys()].sort()).toEqual([one, three].sort());
+      expect(found.get(three)?.message).toEqual(await queue.message(three));
+      expect(found.get(three)?.message.recipients).toHaveLength(3);
+      expect(joined(found.get(three)!.body).toString()).toBe(long);
+      expect(found.get(one)?.message).toEqual(await queue.message(one));
+      expect(joined(found.get(one)!.body).toString()).toBe('short');
+      expect((await queue.messagesWithBodies([])).size).toBe(0);
     });
 
     it('keeps a shared body until the last message with those bytes is gone', async () => {
@@ -309,7 +315,7 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       ]);
       await queue.record('w2', id, 'c@x.test', { kind: 'expired', reply: 'gave up' });
       expect(await queue.message(id)).toBeNull();
-      expect(await queue.messageWithBody(id)).toBeNull();
+      expect((await queue.messagesWithBodies([id])).size).toBe(0);
       expect(await queue.claim('w3', 10, now + 100 * HOUR, LEASE_MS)).toEqual([]);
       expect(await queue.stats(now)).toEqual({ pending: 0, oldestAgeMs: null });
     });
@@ -330,7 +336,7 @@ export function queueConformance(name: string, fresh: () => Promise<QueueStorage
       const id = await queue.enqueue(message(['a@x.test']));
       expect(await queue.remove(id)).toBe(true);
       expect(await queue.message(id)).toBeNull();
-      expect(await queue.messageWithBody(id)).toBeNull();
+      expect((await queue.messagesWithBodies([id])).size).toBe(0);
       expect(await queue.claim('w1', 10, Date.now(), LEASE_MS)).toEqual([]);
       expect(await queue.remove(id)).toBe(false);
     });
