@@ -1,8 +1,9 @@
 // The delivery runner's bound on deliveries in progress (MXHOOK_DELIVERY_CONCURRENCY), and the
 // leases of what it claimed but never started: given back when it stops, and when they waited too
-// long for a worker. A real embedded queue, real MX delivery, a real DNS server giving each
-// destination domain its own MX host name (so the per-host connection cap does not bound them),
-// and a receiving MTA that holds each message a while before its 250.
+// long for a worker; the messages of groups started together read in one call. A real embedded
+// queue, real MX delivery, a real DNS server giving each destination domain its own MX host name
+// (so the per-host connection cap does not bound them), and a receiving MTA that holds each
+// message a while before its 250.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,9 +64,9 @@ async function setUp(domains: readonly string[], delayMs: number): Promise<Recor
   return mta;
 }
 
-function runner(concurrency: number, leaseMs?: number): DeliveryRunner {
+function runner(concurrency: number, leaseMs?: number, from = queue): DeliveryRunner {
   const started = new DeliveryRunner({
-    queue,
+    queue: from,
     deliver: (request) => delivery.deliver(request),
     owner: `runner-${runners.length}`,
     concurrency,
@@ -99,6 +100,29 @@ describe('deliveries in progress', () => {
     expect(mta.deliveries).toHaveLength(DOMAINS.length);
     expect(most).toBe(3);
     expect([...mta.counts().values()].every((count) => count === 1)).toBe(true);
+  });
+
+  it('reads the messages of the groups one pass starts together, in one call', async () => {
+    const mta = await setUp(DOMAINS, 150);
+    const reads: number[] = [];
+    const counting = new Proxy(queue, {
+      get(target, property) {
+        if (property === 'messagesWithBodies') {
+          return (ids: readonly string[]) => {
+            reads.push(ids.length);
+            return target.messagesWithBodies(ids);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    runner(3, undefined, counting);
+    await mostAtOnce(mta, DOMAINS.length);
+    expect(mta.deliveries).toHaveLength(DOMAINS.length);
+    // The first pass starts a group for each of the three workers.
+    expect(reads[0]).toBe(3);
+    expect(reads.reduce((sum, n) => sum + n, 0)).toBe(DOMAINS.length);
   });
 });
 
