@@ -2,11 +2,13 @@
 // the MX walk (mx-delivery.ts), which decides what a session failure means for the next address.
 //
 // Policies, as production MTAs have them:
-// - An 8-bit message goes to a host without 8BITMIME anyway (as Postfix does): converting it would
-//   break its DKIM signatures, and nearly every host takes 8-bit data regardless. A message that
-//   needs SMTPUTF8 (so flagged, or with an address that is not ASCII) fails at a host without it
-//   (5.6.7, RFC 6531 §3.5), as does a message over the host's announced SIZE (5.3.4): retrying
-//   would not change either answer.
+// - A message with 8-bit content fails at a host without 8BITMIME (5.6.3, conversion required
+//   but not supported): RFC 6152 §3 allows sending it there only converted to 7 bits, and
+//   converting it (as Postfix does) would break the DKIM signature mxhook put on it when it was
+//   queued. Its 7-bit content goes there without BODY=8BITMIME, whatever the message declared.
+//   A message that needs SMTPUTF8 (so flagged, or with an address that is not ASCII) fails at a
+//   host without it (5.6.7, RFC 6531 §3.5), as does a message over the host's announced SIZE
+//   (5.3.4): retrying would not change any of these answers.
 // - DSN parameters (RFC 3461) go only to a host that offers DSN, each recipient with its own
 //   NOTIFY and ORCPT.
 
@@ -113,7 +115,16 @@ export function refusal(
   if (needsSmtputf8(request) && !keywords.has('SMTPUTF8')) {
     return `550 5.6.7 SMTPUTF8 is required, but was not offered by ${where}`;
   }
+  // Only where it matters: the whole body is looked at.
+  if (!keywords.has('8BITMIME') && request.body.some(hasEightBitByte)) {
+    return `554 5.6.3 The message has 8-bit content, and ${where} does not offer 8BITMIME`;
+  }
   return null;
+}
+
+function hasEightBitByte(piece: Buffer): boolean {
+  for (const byte of piece) if (byte >= 0x80) return true;
+  return false;
 }
 
 /** Why the message cannot be sent anywhere, or null: its sender cannot go on a MAIL line. */

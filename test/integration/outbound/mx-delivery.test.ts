@@ -381,17 +381,32 @@ describe('what the host announces', () => {
     expect(host.messages[0]?.recipients[0]?.address).toBe('jürgen@utf8.test');
   });
 
-  it('declares 8-bit data where 8BITMIME is offered and sends it anyway where not', async () => {
+  it('declares 8-bit data where 8BITMIME is offered, and fails it (5.6.3) where not', async () => {
     dns.set('eight.test', [mx('mx1.test', 10)]);
     dns.set('seven.test', [mx('mx2.test', 10)]);
     const [eight, seven] = [await mta(MX1), await mta(MX2, { hide: ['8BITMIME'] })];
     const body = Buffer.from('Subject: caf\xc3\xa9\r\n\r\nCaf\xc3\xa9.\r\n', 'latin1');
     const extra = { body: [body], sizeBytes: body.length, eightBit: true };
-    for (const domain of ['eight.test', 'seven.test']) {
-      const report = await delivery.deliver(message(domain, ['bob'], extra));
-      expect(report.results[0]?.kind).toBe('delivered');
-    }
+    const delivered = await delivery.deliver(message('eight.test', ['bob'], extra));
+    expect(delivered.results[0]?.kind).toBe('delivered');
     expect(eight.messages[0]?.mailParams).toMatchObject({ BODY: '8BITMIME' });
+    expect(eight.messages[0]?.body.equals(body)).toBe(true);
+    const refused = await delivery.deliver(message('seven.test', ['bob'], extra));
+    expect(refused.results[0]).toMatchObject({
+      kind: 'failed',
+      reply:
+        '554 5.6.3 The message has 8-bit content, and mx2.test[127.0.0.3] does not offer 8BITMIME',
+    });
+    expect(seven.messages).toEqual([]);
+  });
+
+  it('sends 7-bit content declared 8BITMIME to a host without 8BITMIME, undeclared', async () => {
+    dns.set('seven.test', [mx('mx2.test', 10)]);
+    const seven = await mta(MX2, { hide: ['8BITMIME'] });
+    const body = Buffer.from('Subject: plain\r\n\r\nPlain.\r\n');
+    const extra = { body: [body], sizeBytes: body.length, eightBit: true };
+    const report = await delivery.deliver(message('seven.test', ['bob'], extra));
+    expect(report.results[0]?.kind).toBe('delivered');
     expect(seven.messages[0]?.mailParams).not.toHaveProperty('BODY');
     expect(seven.messages[0]?.body.equals(body)).toBe(true);
   });
