@@ -34,6 +34,20 @@ async function freshDatabase(): Promise<string> {
   return url.href;
 }
 
+/** Bodies in the database at `url`, counted apart from any queue. */
+async function bodiesStored(url: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM mxhook.bodies',
+    );
+    return rows[0]!.n;
+  } finally {
+    await admin.end();
+  }
+}
+
 queueConformance('postgres', async () => {
   const url = await freshDatabase();
   return { open: () => PostgresQueue.open(url), ownedByOneProcess: false };
@@ -125,13 +139,7 @@ describe('postgres queue, two nodes on one database', () => {
     expect(new Set(delivered).size).toBe(300);
     // Every message went with its last recipient, and every body with its last message.
     expect(await a.stats(Date.now())).toEqual({ pending: 0, oldestAgeMs: null });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    const { rows } = await admin.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM mxhook.bodies',
-    );
-    await admin.end();
-    expect(rows[0]!.n).toBe(0);
+    expect(await bodiesStored(url)).toBe(0);
   });
 
   it('records two batches that finish the same messages in opposite orders, without deadlock', async () => {
@@ -160,12 +168,6 @@ describe('postgres queue, two nodes on one database', () => {
         .map((record) => record()),
     ]);
     expect(await a.stats(Date.now())).toEqual({ pending: 0, oldestAgeMs: null });
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    const { rows } = await admin.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM mxhook.bodies',
-    );
-    await admin.end();
-    expect(rows[0]!.n).toBe(0);
+    expect(await bodiesStored(url)).toBe(0);
   });
 });
