@@ -101,8 +101,8 @@ END $$`;
 const NOT_FINAL = `state IN ('queued', 'delivering')`;
 
 /**
- * Outcomes and the removal of a finished message, as functions: a batch of outcomes is one
- * statement, one round trip and one commit, where the same work as separate queries in a
+ * Enqueues, outcomes and the removal of a finished message, as functions: a batch of outcomes
+ * is one statement, one round trip and one commit, where the same work as separate queries in a
  * transaction took eight per outcome (a third of the gateway's time while it drained the queue
  * went to writing them). Each statement in a PL/pgSQL function takes its own snapshot, so after
  * the message row's lock the check for recipients still open sees what a recorder that held the
@@ -118,7 +118,8 @@ const NOT_FINAL = `state IN ('queued', 'delivering')`;
  * bodies its removals freed, by hash, after every message lock. apply_outcome records one outcome
  * and gives back the body hash of the message it finished, if it did; drop_body deletes a body
  * no message refers to; delete_message removes one message (mxhook queue delete) and its body,
- * true when there was such a message.
+ * true when there was such a message. enqueue_message stores a message: one statement where it
+ * took five queries and BEGIN and COMMIT (the 250 waits for it).
  */
 const FUNCTIONS = `
 CREATE OR REPLACE FUNCTION mxhook.lock_body(hash text) RETURNS void
@@ -182,6 +183,31 @@ BEGIN
     PERFORM mxhook.drop_body(removed_hash);
   END LOOP;
 END $$;
+CREATE OR REPLACE FUNCTION mxhook.enqueue_message(new_id text, new_sender text, now_ms bigint,
+  new_size bigint, hash text, new_body bytea, new_return_content text, new_envelope_id text,
+  new_smtputf8 boolean, new_eight_bit boolean, new_origin text, addresses text[],
+  notifies json[], originals text[], channel text, node text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM mxhook.lock_body(hash);
+  INSERT INTO mxhook.bodies (hash, body) VALUES (hash, new_body) ON CONFLICT ON CONSTRAINT
+    bodies_pkey DO NOTHING;
+  INSERT INTO mxhook.messages (id, sender, created_at, size_bytes, body_hash, return_content,
+      envelope_id, smtputf8, eight_bit, origin)
+    VALUES (new_id, new_sender, now_ms, new_size, hash, new_return_content, new_envelope_id,
+      new_smtputf8, new_eight_bit, new_origin);
+  -- Every recipient at once; notify travels as JSON (arrays of arrays don't bind).
+  INSERT INTO mxhook.recipients (message_id, address, notify, original_recipient, state,
+      next_attempt_at)
+    SELECT new_id, r.address,
+      CASE WHEN r.notify IS NULL THEN NULL
+        ELSE ARRAY(SELECT json_array_elements_text(r.notify)) END,
+      r.original, 'queued', now_ms
+    FROM unnest(addresses, notifies, originals) WITH ORDINALITY
+      AS r (address, notify, original, position)
+    ORDER BY r.position;
+  PERFORM pg_notify(channel, node);
+END $$;
 -- One outcome a call, replaced by record_outcomes: gone from databases an earlier mxhook made.
 DROP FUNCTION IF EXISTS mxhook.record_outcome(text, text, text, text, integer, bigint, text,
   boolean);
@@ -199,6 +225,11 @@ function prepared(text: string): { readonly name: string; readonly text: string 
   }
   return { name, text };
 }
+
+/** enqueue_message: the body (once per hash), the message, its recipients, and the NOTIFY. */
+const ENQUEUE = prepared(
+  'SELECT mxhook.enqueue_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)',
+);
 
 /** Expired once keys removed per keyed enqueue: bounded work, and still faster than they come. */
 const ONCE_KEYS_SWEPT_PER_CALL = 16;
@@ -292,57 +323,35 @@ export class PostgresQueue implements OutboundQueue {
     const id = queueId();
     const now = Date.now();
     const recipients = uniqueRecipients(message.recipients);
-    const earlier = await this.#transaction(async (client) => {
-      if (message.once !== undefined) {
-        const found = await takeOnceKey(client, message.once, id, now);
-        if (found !== id) return found;
-      }
-      await client.query(prepared('SELECT mxhook.lock_body($1)'), [bodyHash]);
-      await client.query(
-        prepared(
-          'INSERT INTO mxhook.bodies (hash, body) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING',
-        ),
-        [bodyHash, body],
-      );
-      await client.query(
-        prepared(`INSERT INTO mxhook.messages (id, sender, created_at, size_bytes, body_hash,
-           return_content, envelope_id, smtputf8, eight_bit, origin)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
-        [
-          id,
-          message.sender,
-          now,
-          body.length,
-          bodyHash,
-          message.returnContent ?? 'headers',
-          message.envelopeId ?? null,
-          message.smtputf8 ?? false,
-          message.eightBit ?? false,
-          message.origin,
-        ],
-      );
-      // One statement for every recipient; notify travels as JSON (arrays of arrays don't bind).
-      await client.query(
-        prepared(`INSERT INTO mxhook.recipients (message_id, address, notify, original_recipient, state,
-           next_attempt_at)
-         SELECT $1, r.address,
-           CASE WHEN r.notify IS NULL THEN NULL
-             ELSE ARRAY(SELECT json_array_elements_text(r.notify)) END,
-           r.original, 'queued', $2
-         FROM unnest($3::text[], $4::json[], $5::text[]) WITH ORDINALITY
-           AS r (address, notify, original, position)
-         ORDER BY r.position`),
-        [
-          id,
-          now,
-          recipients.map((r) => r.address),
-          recipients.map((r) => (r.notify === undefined ? null : JSON.stringify(r.notify))),
-          recipients.map((r) => r.originalRecipient ?? null),
-        ],
-      );
-      await client.query(prepared('SELECT pg_notify($1, $2)'), [CHANNEL, this.#node]);
-      return null;
-    });
+    const values = [
+      id,
+      message.sender,
+      now,
+      body.length,
+      bodyHash,
+      body,
+      message.returnContent ?? 'headers',
+      message.envelopeId ?? null,
+      message.smtputf8 ?? false,
+      message.eightBit ?? false,
+      message.origin,
+      recipients.map((r) => r.address),
+      recipients.map((r) => (r.notify === undefined ? null : JSON.stringify(r.notify))),
+      recipients.map((r) => r.originalRecipient ?? null),
+      CHANNEL,
+      this.#node,
+    ];
+    const { once } = message;
+    // Without a once key, one statement: its own transaction, one round trip.
+    const earlier =
+      once === undefined
+        ? await this.#pool.query(ENQUEUE, values).then(() => null)
+        : await this.#transaction(async (client) => {
+            const found = await takeOnceKey(client, once, id, now);
+            if (found !== id) return found;
+            await client.query(ENQUEUE, values);
+            return null;
+          });
     if (earlier !== null) return earlier;
     this.#wake();
     return id;
