@@ -25,8 +25,8 @@ export interface HarakaOptions {
   readonly receiverHost: string;
   readonly receiverPort: number;
   /**
-   * Start with outbound delivery off (outbound.ini `disabled`): relayed mail is queued and each
-   * message retries every second until `enableOutbound` turns it on (Haraka watches the file).
+   * Start with outbound delivery off (outbound.ini `disabled`): relayed mail is queued, and
+   * waits (each message polls every second) until `restartWithOutbound`.
    */
   readonly outboundDisabled?: boolean;
 }
@@ -35,8 +35,13 @@ export interface RunningHaraka {
   readonly process: ChildProcess;
   readonly pid: number;
   readonly dir: string;
-  /** Turns outbound delivery on (see HarakaOptions.outboundDisabled). */
-  enableOutbound(): Promise<void>;
+  /**
+   * Stops this process, turns outbound delivery on and starts Haraka again on the same queue
+   * directory: the new process loads every queued message at start and delivers them all at once.
+   * (Turning it on in the running process instead, which Haraka allows, lets each message go at
+   * its next one-second poll: a drain then takes about a second whatever Haraka could do.)
+   */
+  restartWithOutbound(): Promise<RunningHaraka>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +86,11 @@ export async function startHaraka(
     'outbound.ini': `${OUTBOUND_INI}${options.outboundDisabled === true ? 'disabled=true\n' : ''}`,
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(config, name), text);
+  return launch(bin, dir, nodeFlags);
+}
+
+/** Haraka on the instance in `dir`. */
+function launch(bin: string, dir: string, nodeFlags: readonly string[]): RunningHaraka {
   const child = spawn(process.execPath, [...nodeFlags, bin, '-c', dir], {
     cwd: dir,
     env: { ...process.env, HARAKA: dir },
@@ -98,7 +108,11 @@ export async function startHaraka(
     process: child,
     pid: child.pid ?? 0,
     dir,
-    enableOutbound: () => writeFile(join(config, 'outbound.ini'), OUTBOUND_INI),
+    async restartWithOutbound() {
+      await stopChild(child);
+      await writeFile(join(dir, 'config', 'outbound.ini'), OUTBOUND_INI);
+      return launch(bin, dir, nodeFlags);
+    },
     async stop() {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });
