@@ -12,6 +12,7 @@
 // - DSN parameters (RFC 3461) go only to a host that offers DSN, each recipient with its own
 //   NOTIFY and ORCPT.
 
+import { hasEightBit } from '../pieces.ts';
 import { isNonAscii } from '../smtp/path.ts';
 import type { DeliveryRequest, RecipientResult } from './delivery.ts';
 import type { RecipientRequest } from './queue.ts';
@@ -116,15 +117,10 @@ export function refusal(
     return `550 5.6.7 SMTPUTF8 is required, but was not offered by ${where}`;
   }
   // Only where it matters: the whole body is looked at.
-  if (!keywords.has('8BITMIME') && request.body.some(hasEightBitByte)) {
+  if (!keywords.has('8BITMIME') && hasEightBit(request.body)) {
     return `554 5.6.3 The message has 8-bit content, and ${where} does not offer 8BITMIME`;
   }
   return null;
-}
-
-function hasEightBitByte(piece: Buffer): boolean {
-  for (const byte of piece) if (byte >= 0x80) return true;
-  return false;
 }
 
 /** Why the message cannot be sent anywhere, or null: its sender cannot go on a MAIL line. */

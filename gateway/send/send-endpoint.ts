@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { IDEMPOTENCY_KEY_HEADER, type SendResult } from '../../functions/sdk/send-message.ts';
 import { OnceKeyConflict, type OutboundQueue } from '../outbound/queue.ts';
+import { hasEightBit } from '../pieces.ts';
 import { findMessageId } from '../smtp/message-id.ts';
 import { isNonAscii } from '../smtp/path.ts';
 import { composeMessage } from './compose-message.ts';
@@ -83,7 +84,7 @@ export class SendEndpoint {
         recipients: send.recipients.map((address) => ({ address })),
         body: await this.#options.sign([message]),
         // Composed messages are 7-bit (MailComposer encodes); raw ones are taken as they come.
-        eightBit: send.raw !== null && hasEightBit(message),
+        eightBit: send.raw !== null && hasEightBit([message]),
         smtputf8: send.recipients.some(isNonAscii) || isNonAscii(send.from.address),
         origin: 'send-api',
         ...(key === null
@@ -156,10 +157,6 @@ function idempotencyKeyOf(request: IncomingMessage): string | null {
 function messageIdLocalPart(key: string | null, fingerprint: string): string {
   if (key === null) return `${Date.now().toString(36)}.${randomBytes(12).toString('hex')}`;
   return createHash('sha256').update(`${key}\n${fingerprint}`).digest('hex').slice(0, 40);
-}
-
-function hasEightBit(bytes: Buffer): boolean {
-  return bytes.some((byte) => byte > 0x7f);
 }
 
 /** The body, refused with 413 past `maxBytes` without reading the rest. */
